@@ -1,0 +1,99 @@
+// exmy/cli/cli_common.hpp — what every exmy command-line tool shares: provenance of outputs
+// (schema version, exmy version, git SHA, the exact command line), one-line errors with exit code 2,
+// and atomic output files (temp file + rename).
+#pragma once
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "exmy/config.hpp"
+#include "exmy/formats/format_spec.hpp"
+
+#ifndef EXMY_GIT_SHA
+#define EXMY_GIT_SHA "unknown"
+#endif
+
+namespace exmy::cli {
+
+/// The command line as one shell-quoted string (recorded in every output).
+inline std::string command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    const bool plain = a.find_first_of(" \t'\"\\$`*?;&|<>()") == std::string::npos && !a.empty();
+    if (i) s += ' ';
+    if (plain) {
+      s += a;
+    } else {
+      s += '\'';
+      for (char c : a) s += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+      s += '\'';
+    }
+  }
+  return s;
+}
+
+/// Provenance fields every JSON output starts with.
+inline nlohmann::json provenance(int schema_version, int argc, char** argv) {
+  return nlohmann::json{{"schema_version", schema_version},
+                        {"exmy_version", exmy::version()},
+                        {"git_sha", EXMY_GIT_SHA},
+                        {"command", command_line(argc, argv)}};
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, then rename. "-" is stdout.
+inline void write_atomic(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::cout << text;
+    std::cout.flush();
+    return;
+  }
+  const std::string tmp = path + ".tmp-exmy";
+  {
+    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+    if (!os) throw exmy::error("cannot write output file '" + path + "'");
+    os << text;
+    os.flush();
+    if (!os) {
+      std::remove(tmp.c_str());
+      throw exmy::error("cannot write output file '" + path + "'");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw exmy::error("cannot rename the output into '" + path + "'");
+  }
+}
+
+/// Runs a tool body: exmy::error and CLI11 errors become one line on stderr and exit code 2.
+template <class F>
+int run_tool(const char* tool, CLI::App& app, int argc, char** argv, F&& body) {
+  try {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      std::cerr << tool << ": error: " << e.what() << "\n";
+      return 2;
+    }
+    return body();
+  } catch (const exmy::error& e) {
+    std::cerr << tool << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << tool << ": internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace exmy::cli
