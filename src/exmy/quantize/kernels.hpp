@@ -6,18 +6,9 @@
 #include <cstdint>
 
 #include "exmy/quantize/params.hpp"
+#include "exmy/quantize/stats_lanes.hpp"
 
 namespace exmy {
-
-constexpr int kernel_lanes = 8;  ///< fixed accumulator lanes of the statistics loops
-
-/// Per-lane partial sums of one block; combined lane 0…7 in order.
-struct stats_lanes {
-  double ee[kernel_lanes] = {}, xx[kernel_lanes] = {}, xe[kernel_lanes] = {}, e[kernel_lanes] = {},
-         x[kernel_lanes] = {}, maxe[kernel_lanes] = {};
-  std::uint64_t count[kernel_lanes] = {}, clipped[kernel_lanes] = {}, flushed[kernel_lanes] = {},
-                nan[kernel_lanes] = {}, inf[kernel_lanes] = {};
-};
 
 template <class T>
 struct kernel_args {

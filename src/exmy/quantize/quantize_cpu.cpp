@@ -118,7 +118,7 @@ int thread_count(const quantize_options& opt) {
 }
 
 constexpr std::size_t k_chunk = 1 << 16;        // elements per scheduling unit (quantize)
-constexpr std::size_t k_stats_block = 1 << 12;  // elements per statistics block (fixed: determinism)
+constexpr std::size_t k_stats_block = stats_block_len;  // shared with quantize_cuda.cu
 
 template <class T>
 void check_call(const T* in, const T* out, std::size_t n, const quant_params& p) {

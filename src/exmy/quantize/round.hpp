@@ -78,15 +78,30 @@ struct rounded {
   double hi;        ///< RN(n·alpha)
   double lo;        ///< n·alpha − hi (exact)
   int e;            ///< q + k
-  bool neg;         ///< result sign
-  bool use_special; ///< result is `special` (NaN, ±inf)
-  double special;
+  std::uint64_t sign;  ///< sign bit of the result (0 or 1<<63)
+  std::uint64_t special_mask;  ///< all ones when the result is `special_bits` (NaN, ±inf)
+  std::uint64_t special_bits;
 };
 
 /// Steps 1–2 of the header: round |x| (any double, NaN/inf included) onto the unit grid.
 template <rounding R>
 EXMY_FORCEINLINE EXMY_HOST_DEVICE rounded round_core(double x, const quant_params& p,
                                                      std::uint32_t u) {
+  // Every field is read unconditionally (conditional loads block GCC's if-conversion, and with it
+  // vectorization); booleans are combined with & and | rather than short-circuit operators.
+  const double alpha = p.alpha, inv_alpha = p.inv_alpha;
+  const double max_pos_n = p.max_pos_n, max_neg_n = p.max_neg_n;
+  const int emin = p.emin, emax = p.emax, man_bits = p.man_bits, k = p.scale_exp, max_q = p.max_q;
+  const double flush_below = p.flush_subnormals ? p.min_normal : 0.0;  // 0: never flushes
+  const std::uint64_t zero_sign_mask = p.neg_zero ? ~std::uint64_t{0} : 0;
+  // Loop-invariant choices as bit masks: GCC vectorizes selects on masks, not on invariant bools.
+  const std::uint64_t ones = ~std::uint64_t{0};
+  const std::uint64_t nonsat_mask = p.on_overflow == overflow_result::saturate ? 0 : ones;
+  const std::uint64_t k_inf = 0x7ff0000000000000ull, k_nan = 0x7ff8000000000000ull;
+  const std::uint64_t ovf_bits = p.on_overflow == overflow_result::infinity ? k_inf : k_nan;
+  const std::uint64_t ovf_sign_mask = p.on_overflow == overflow_result::infinity ? k_sign_mask : 0;
+  const std::uint64_t unsigned_mask = p.max_neg_n == 0.0 ? ones : 0;
+
   const std::uint64_t xb = bits_of(x);
   const bool neg = (xb >> 63) != 0;
   const std::uint64_t ab = xb & ~k_sign_mask;
@@ -95,61 +110,55 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE rounded round_core(double x, const quant_param
   // 1. Binade of u = a/s (zero and subnormal doubles give e = −1023 and land in the lowest binade).
   const int ex = static_cast<int>(ab >> 52) - 1023;
   const int below = (ab & k_mant_mask) < p.alpha_mant ? 1 : 0;
-  int eb = ex - p.scale_exp - below;
-  eb = eb < p.emin ? p.emin : eb;
-  eb = eb > p.emax ? p.emax : eb;
-  const int q = eb - p.man_bits;
+  int eb = ex - k - below;
+  eb = eb < emin ? emin : eb;
+  eb = eb > emax ? emax : eb;
+  const int q = eb - man_bits;
   // 2. Exact position y = a·2^−(k+q); t ≈ y/alpha; f = floor(t), corrected exactly.
-  const double y = a * pow2(-(p.scale_exp + q));
-  const double t = y * p.inv_alpha;
+  const double y = a * pow2(-(k + q));
+  const double t = y * inv_alpha;
   double f = floor_d(t);
-  f = fma_d(-p.alpha, f, y) < 0.0 ? f - 1.0 : f;
-  f = fma_d(-p.alpha, f + 1.0, y) >= 0.0 ? f + 1.0 : f;
+  f = fma_d(-alpha, f, y) < 0.0 ? f - 1.0 : f;
+  f = fma_d(-alpha, f + 1.0, y) >= 0.0 ? f + 1.0 : f;
   double n;
   if constexpr (R == rounding::rtz) {
     n = f;
   } else if constexpr (R == rounding::stochastic) {
     // Round up with probability frac(t) ≈ (t − f), exactly 0 when y sits on a grid point.
-    const bool on_grid = fma_d(-p.alpha, f, y) == 0.0;
+    const bool on_grid = fma_d(-alpha, f, y) == 0.0;
     const double frac = on_grid ? 0.0 : t - f;
     const bool up = frac * 4294967296.0 > static_cast<double>(u);
     n = up ? f + 1.0 : f;
   } else {
-    const double r = fma_d(-p.alpha, f + 0.5, y);  // exact sign of y − alpha·(f + ½)
-    bool up = r > 0.0;
-    if constexpr (R == rounding::rne) {
-      const bool odd = (f - 2.0 * floor_d(0.5 * f)) == 1.0;
-      up = up || (r == 0.0 && odd);
-    } else {  // rna: ties away from zero
-      up = up || r == 0.0;
-    }
-    n = up ? f + 1.0 : f;
+    const double r = fma_d(-alpha, f + 0.5, y);  // exact sign of y − alpha·(f + ½)
+    double tie;  // the neighbour a tie goes to
+    if constexpr (R == rounding::rne)
+      tie = (f - 2.0 * floor_d(0.5 * f)) == 1.0 ? f + 1.0 : f;  // the even one
+    else
+      tie = f + 1.0;  // rna: away from zero
+    n = r > 0.0 ? f + 1.0 : (r == 0.0 ? tie : f);
   }
   // 3. Saturation / overflow, then flush-to-zero of subnormal results.
-  int qq = q;
-  const double max_n = neg ? p.max_neg_n : p.max_pos_n;
-  const double v = n * pow2(q);                       // unit-frame magnitude (exact or inf)
-  const double vmax = max_n * pow2(p.max_q);
-  const bool over = !(v <= vmax);                     // also true for NaN from inf inputs
-  const bool inf_in = ab == 0x7ff0000000000000ull;
-  const bool to_special =
-      (over && !(neg && p.max_neg_n == 0.0) && p.on_overflow != overflow_result::saturate) ||
-      is_nan;
+  const double max_n = neg ? max_neg_n : max_pos_n;
+  const double v = n * pow2(q);                     // unit-frame magnitude (exact, or inf)
+  const bool over = !(v <= max_n * pow2(max_q));     // also true for NaN from inf/NaN inputs
   n = over ? max_n : n;
-  qq = over ? p.max_q : qq;
-  n = (p.flush_subnormals && n * pow2(qq) < p.min_normal) ? 0.0 : n;
+  const int qq = over ? max_q : q;
+  n = n * pow2(qq) < flush_below ? 0.0 : n;
   rounded res;
-  res.hi = n * p.alpha;
-  res.lo = fma_d(n, p.alpha, -res.hi);
-  res.e = qq + p.scale_exp;
-  // Zero keeps its sign only where −0 is representable; negative inputs of unsigned formats give +0.
-  res.neg = neg && (n != 0.0 || p.neg_zero);
-  res.use_special = to_special;
-  const double inf = from_bits(0x7ff0000000000000ull);
-  const double nan = from_bits(0x7ff8000000000000ull);
-  res.special = is_nan ? nan
-                       : (p.on_overflow == overflow_result::infinity ? (neg ? -inf : inf) : nan);
-  (void)inf_in;
+  res.hi = n * alpha;
+  res.lo = fma_d(n, alpha, -res.hi);
+  res.e = qq + k;
+  // Zero keeps its sign only where −0 is representable.
+  res.sign = (xb & k_sign_mask) & (n != 0.0 ? ones : zero_sign_mask);
+  // Specials: NaN in → NaN; overflow of a non-saturating format → inf/NaN, except negative inputs
+  // of an unsigned format, which always clamp to +0.
+  const std::uint64_t neg_mask = static_cast<std::uint64_t>(static_cast<std::int64_t>(xb) >> 63);
+  const std::uint64_t unsigned_neg = neg_mask & unsigned_mask;
+  const std::uint64_t over_mask = over ? ones : 0;
+  const std::uint64_t nan_mask = is_nan ? ones : 0;
+  res.special_mask = (over_mask & ~unsigned_neg & nonsat_mask) | nan_mask;
+  res.special_bits = is_nan ? k_nan : (ovf_bits | (xb & ovf_sign_mask));
   return res;
 }
 
@@ -161,8 +170,8 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE double quantize_value(double x, const quant_pa
                                                         std::uint32_t u = 0) {
   const detail::rounded r = detail::round_core<R>(x, p, u);
   double v = r.hi * detail::pow2(r.e);  // RN(n·alpha) scaled by a power of two: nearest double
-  v = r.neg ? -v : v;
-  return r.use_special ? r.special : v;
+  const std::uint64_t b = detail::bits_of(v) | r.sign;
+  return detail::from_bits((b & ~r.special_mask) | (r.special_bits & r.special_mask));
 }
 
 /// Quantizes one float (exact mode): decided in double, the result rounded once to float.
@@ -174,26 +183,22 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE float quantize_value(float x, const quant_para
   const std::uint32_t xb = detail::bits_of(x);
   const std::uint32_t fexp = (xb >> 23) & 0xffu;
   const std::uint32_t fman = xb & 0x7fffffu;
-  double xd;
-  if (fexp == 0) {
-    xd = static_cast<double>(static_cast<std::int32_t>(fman)) * 1.401298464324817e-45;  // 2^−149
-  } else if (fexp == 0xffu) {
-    xd = detail::from_bits((std::uint64_t{0x7ff} << 52) | (std::uint64_t{fman} << 29));
-  } else {
-    xd = detail::from_bits((std::uint64_t{fexp + 896u} << 52) | (std::uint64_t{fman} << 29));
-  }
+  const double sub = static_cast<double>(static_cast<std::int32_t>(fman)) * 1.401298464324817e-45;  // ·2^−149
+  const std::uint64_t dexp = fexp == 0xffu ? 0x7ffu : fexp + 896u;  // rebias 127 → 1023
+  const double nrm = detail::from_bits((dexp << 52) | (std::uint64_t{fman} << 29));
+  double xd = fexp == 0 ? sub : nrm;
   xd = (xb >> 31) ? -xd : xd;
   const detail::rounded r = detail::round_core<R>(xd, p, u);
   // Round n·alpha to odd in double (sticky bit from lo), then one rounding to float.
+  // hi ≥ 0, so lo > 0 means the exact value is larger: step the last bit up, else down (as masks).
   std::uint64_t hb = detail::bits_of(r.hi);
-  const bool inexact = r.lo != 0.0;
-  const bool even = (hb & 1u) == 0;
-  const bool lo_pos = r.lo > 0.0;  // hi ≥ 0 here, so lo > 0 means the exact value is larger
-  hb = (inexact && even) ? (lo_pos ? hb + 1 : hb - 1) : hb;
+  const std::uint64_t even_inexact = (r.lo != 0.0 ? ~std::uint64_t{0} : 0) & ((hb & 1u) - 1u);
+  const std::uint64_t step = r.lo > 0.0 ? 1u : ~std::uint64_t{0};
+  hb += step & even_inexact;
   double v = detail::from_bits(hb) * detail::pow2(r.e);
-  v = r.neg ? -v : v;
-  const float out = static_cast<float>(v);
-  return r.use_special ? static_cast<float>(r.special) : out;
+  const std::uint64_t b = detail::bits_of(v) | r.sign;
+  return static_cast<float>(
+      detail::from_bits((b & ~r.special_mask) | (r.special_bits & r.special_mask)));
 }
 
 /// Runtime-dispatched convenience form (one switch; the drivers dispatch outside their loops).

@@ -1,0 +1,137 @@
+// exmy/quantize/round_fast.hpp — an accelerated evaluation of round.hpp's rule for float32 data.
+//
+// round.hpp decides in double with fma corrections, which costs ~100 AVX2 instructions per vector
+// (no 64-bit integer shifts or conversions in AVX2). This evaluation works in float32 lanes and
+// gives bit-identical results, or flags the element as "hard"; the caller then uses
+// quantize_value (round.hpp) for that element. Why it is exact when not flagged:
+//  - u = |x|·(1/s) in float has relative error ≤ 2^−23 (two roundings), so the position t = u/step
+//    is off by at most 2^−23·t; every rounding decision compares t (+ an offset c per mode) with an
+//    integer, so a distance to the nearest integer above tol = 2^−21·(t_max + 2) decides correctly.
+//  - a binade chosen one too high or low near a power of two gives the same RNE/RNA result, and a
+//    distance below tol for RTZ/SR (flagged);
+//  - the output q·s (q the unit-frame value, ≤ 17 significant bits) is q·s_hi + q·s_lo with s_hi
+//    holding 24 − bits(q) bits of s (so q·s_hi is exact) and s_lo = float(s − s_hi): r = RN(p1 + p2)
+//    is within 2^−38·|r| of the exact product; Fast2Sum gives the rounding error e of the addition,
+//    and r is the correctly rounded product unless |e| is within that distance of half an ulp of r
+//    (flagged), or r is in the float subnormal range (flagged);
+//  - NaN/inf inputs and overflow of non-saturating formats are flagged.
+// Tests compare this path with the scalar rule on every code, midpoint and random input.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "exmy/quantize/round.hpp"
+
+namespace exmy {
+
+/// Precomputed constants of the float32 evaluation (host only). eligible = 0: use round.hpp.
+struct fast_params {
+  int eligible = 0;
+  float inv_s = 1.0f;      ///< float(1/s)
+  float s_hi = 1.0f;       ///< s rounded to 24 − bits(q) significant bits (q·s_hi is exact)
+  float s_lo = 0.0f;       ///< float(s − s_hi)
+  int emin = 0, emax = 0, man_bits = 0;
+  float max_pos = 0, max_neg = 0;   ///< unit-frame maxima (exact floats)
+  float flush_below = 0;   ///< unit-frame flush threshold (0: no flushing)
+  float tol = 0;           ///< decision tolerance on t (see header)
+  std::uint32_t zero_sign_mask = 0;  ///< 0x80000000 when −0 is representable
+  std::uint32_t nonsat = 0;          ///< 1 when overflow is not saturating
+};
+
+/// Builds fast_params for data-frame scale of p (hardware mode: pass native_of(p)).
+inline fast_params make_fast_params(const quant_params& p) {
+  fast_params f;
+  // The unit frame (steps down to 2^(emin−M), values up to 2^(emax+1)) must be well inside the
+  // float normal range, and every significand exact in float.
+  const int lo = p.emin - p.man_bits, hi = p.emax + 2;
+  const double tmax = p.is_float ? double(2 << p.man_bits) : (p.max_pos_n > p.max_neg_n ? p.max_pos_n : p.max_neg_n);
+  if (lo < -120 || hi > 120 || tmax > double(1 << 20)) return f;
+  f.eligible = 1;
+  // Split s = s_hi + s_lo: s_hi keeps 24 − qbits bits (qbits: significant bits of any q).
+  int qbits = 0;
+  while (double(std::uint64_t{1} << qbits) <= tmax) ++qbits;  // q < 2^qbits as an integer·2^e
+  {
+    int e2 = 0;
+    const double m = std::frexp(p.scale, &e2);  // scale = m·2^e2, m in [0.5, 1)
+    const double keep = std::ldexp(1.0, 24 - qbits);
+    const double hi = std::floor(m * keep) / keep;
+    f.s_hi = static_cast<float>(std::ldexp(hi, e2));
+    f.s_lo = static_cast<float>(p.scale - std::ldexp(hi, e2));
+    if (!std::isfinite(f.s_hi) || f.s_hi == 0.0f) return fast_params{};  // scale outside float
+  }
+  f.inv_s = static_cast<float>(1.0 / p.scale);
+  f.emin = p.emin;
+  f.emax = p.emax;
+  f.man_bits = p.man_bits;
+  const double mq = detail::pow2(p.max_q);
+  f.max_pos = static_cast<float>(p.max_pos_n * mq);
+  f.max_neg = static_cast<float>(p.max_neg_n * mq);
+  f.flush_below = p.flush_subnormals ? static_cast<float>(p.min_normal) : 0.0f;
+  f.tol = static_cast<float>((tmax + 2.0) * detail::pow2(-21));
+  f.zero_sign_mask = p.neg_zero ? 0x80000000u : 0u;
+  f.nonsat = p.on_overflow == overflow_result::saturate ? 0u : 1u;
+  return f;
+}
+
+namespace detail {
+EXMY_FORCEINLINE float from_bits_f(std::uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+EXMY_FORCEINLINE float pow2f(int e) { return from_bits_f(static_cast<std::uint32_t>(e + 127) << 23); }
+}  // namespace detail
+
+/// Rounding offset c of quantize_fast for mode R and stochastic-rounding word u (24 bits used:
+/// the difference to the exact 32-bit comparison is far below tol, so it is flagged, never wrong).
+template <rounding R>
+EXMY_FORCEINLINE float sr_offset(std::uint32_t u) {
+  if constexpr (R == rounding::stochastic)
+    return 1.0f - static_cast<float>(static_cast<std::int32_t>(u >> 8)) * 5.9604644775390625e-8f;
+  else if constexpr (R == rounding::rtz)
+    return 0.0f;
+  else
+    return 0.5f;
+}
+
+/// The float32 evaluation. `c` is the rounding offset: 0.5 for rne/rna, 0 for rtz, 1 − u·2^−32
+/// for stochastic (sr_offset). Sets hard = 1 when the result must come from quantize_value instead.
+EXMY_FORCEINLINE float quantize_fast(float x, const fast_params& f, float c, int& hard) {
+  using detail::bits_of;
+  const std::uint32_t xb = bits_of(x);
+  const std::uint32_t sign = xb & 0x80000000u;
+  const std::uint32_t axb = xb & 0x7fffffffu;
+  const float ax = detail::from_bits_f(axb);
+  const float u = ax * f.inv_s;
+  int eb = static_cast<int>(bits_of(u) >> 23) - 127;
+  eb = eb < f.emin ? f.emin : eb;
+  eb = eb > f.emax ? f.emax : eb;
+  const int qe = eb - f.man_bits;
+  const float t = u * detail::pow2f(-qe);
+  const float z = t + c;
+  const float n = ax == 0.0f ? 0.0f : __builtin_floorf(z);  // exact zeros stay zero in every mode
+  const float d = z - n;
+  const float dist = d < 0.5f ? d : 1.0f - d;
+  float q = n * detail::pow2f(qe);
+  const float mx = sign ? f.max_neg : f.max_pos;
+  const int over = !(q <= mx);
+  q = over ? mx : q;
+  q = q < f.flush_below ? 0.0f : q;
+  // r = RN(q·s_hi + q·s_lo); e = the addition's exact rounding error (Fast2Sum, |p1| ≥ |p2|).
+  const float p1 = q * f.s_hi;
+  const float p2 = q * f.s_lo;
+  const float r = p1 + p2;
+  const float e = p2 - (r - p1);
+  const float half_ulp = detail::from_bits_f((bits_of(r) & 0x7f800000u) - (24u << 23));  // 2^(e_r−24)
+  const float ae = e < 0.0f ? -e : e;
+  const float gap = ae - half_ulp;
+  const int mid = (gap < 0.0f ? -gap : gap) <= r * 3.637978807091713e-12f;  // 2^−38·r
+  const int tiny = (r < 1.17549435e-38f) & (r != 0.0f);
+  hard = ((dist < f.tol) & !over & (ax != 0.0f)) | (over & static_cast<int>(f.nonsat)) | mid | tiny |
+         (axb >= 0x7f800000u);
+  const std::uint32_t keep = q != 0.0f ? 0x80000000u : f.zero_sign_mask;
+  return detail::from_bits_f(bits_of(r) | (sign & keep));
+}
+
+}  // namespace exmy
