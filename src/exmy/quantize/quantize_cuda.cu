@@ -9,8 +9,6 @@
 // lane sums go back to the host, which folds them in the host's order. Counters and maxima are
 // order-free (integer sums, max of non-negative non-NaN doubles), so they are reduced per thread
 // block on the device. Built with --fmad=false -ftz=false, so device arithmetic equals the host's.
-#include "exmy/quantize/quantize_cuda.hpp"
-
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "exmy/quantize/quantize_cuda.hpp"
 #include "exmy/quantize/round.hpp"
 #include "exmy/quantize/stats_lanes.hpp"
 #include "exmy/random/philox.hpp"
@@ -25,7 +24,7 @@
 namespace exmy {
 namespace {
 
-constexpr int k_threads = 256;                       // threads per CUDA block
+constexpr int k_threads = 256;                          // threads per CUDA block
 constexpr std::size_t k_stats_block = stats_block_len;  // the host's blocks (quantize_cpu.cpp)
 constexpr int k_sum_fields = 5;                         // ee, xx, xe, e, x
 
@@ -76,7 +75,7 @@ class device_buffer {
 // The scalar rule for global element index i: exactly the call of quantize_kernels.inc.
 template <rounding R, bool HW, class T>
 EXMY_FORCEINLINE EXMY_HOST_DEVICE T one(T x, const quant_params& p, const quant_params& nat,
-                                 std::uint64_t seed, std::uint64_t i) {
+                                        std::uint64_t seed, std::uint64_t i) {
   const std::uint32_t u = (R == rounding::stochastic) ? sr_word(seed, i) : 0u;
   if constexpr (HW)
     return quantize_value_hw<R>(x, p, nat, u);
@@ -113,13 +112,13 @@ __device__ __forceinline__ double warp_max(double v) {
   return v;
 }
 
-// The work of stats thread t = 8·block + lane: elements lane, lane + 8, … of its 4096-element block,
-// in that order (the order of loop_stats in quantize_kernels.inc).
+// The work of stats thread t = 8·block + lane: elements lane, lane + 8, … of its 4096-element
+// block, in that order (the order of loop_stats in quantize_kernels.inc).
 template <rounding R, bool HW, class T>
 EXMY_FORCEINLINE EXMY_HOST_DEVICE lane_sums<1> lane_pass(const T* in, std::size_t n, std::size_t t,
-                                                       const quant_params& p,
-                                                       const quant_params& nat,
-                                                       std::uint64_t seed, std::uint64_t index0) {
+                                                         const quant_params& p,
+                                                         const quant_params& nat,
+                                                         std::uint64_t seed, std::uint64_t index0) {
   lane_sums<1> s;
   const double hi = p.maxval, lo = p.minval;
   const std::size_t base = (t / kernel_lanes) * k_stats_block;
@@ -152,10 +151,12 @@ __global__ void __launch_bounds__(k_threads, 4)
   }
   // Every thread takes part in the reductions (idle ones with zeros).
   __shared__ block_counts warps[k_threads / 32];
-  block_counts c{warp_max(s.maxe[0]), warp_sum<unsigned long long>(s.count[0]),
+  block_counts c{warp_max(s.maxe[0]),
+                 warp_sum<unsigned long long>(s.count[0]),
                  warp_sum<unsigned long long>(s.clipped[0]),
                  warp_sum<unsigned long long>(s.flushed[0]),
-                 warp_sum<unsigned long long>(s.nan[0]), warp_sum<unsigned long long>(s.inf[0])};
+                 warp_sum<unsigned long long>(s.nan[0]),
+                 warp_sum<unsigned long long>(s.inf[0])};
   const int warp = threadIdx.x / 32;
   if (threadIdx.x % 32 == 0) warps[warp] = c;
   __syncthreads();
@@ -175,7 +176,8 @@ __global__ void __launch_bounds__(k_threads, 4)
 unsigned grid_size(std::size_t work_items) {
   int dev = 0, sms = 0;
   check(cudaGetDevice(&dev), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev),
+        "cudaDeviceGetAttribute");
   // Enough resident blocks to fill every SM several times; the kernels stride over the rest.
   const std::size_t cap = std::size_t(std::max(sms, 1)) * 32;
   const std::size_t want = (work_items + k_threads - 1) / k_threads;
@@ -192,11 +194,18 @@ template <class F>
 void dispatch(const quantize_options& opt, F&& f) {
   const bool hw = opt.scale == scale_mode::hardware;
   switch (opt.mode) {
-    case rounding::rne: hw ? f.template go<rounding::rne, true>() : f.template go<rounding::rne, false>(); break;
-    case rounding::rna: hw ? f.template go<rounding::rna, true>() : f.template go<rounding::rna, false>(); break;
-    case rounding::rtz: hw ? f.template go<rounding::rtz, true>() : f.template go<rounding::rtz, false>(); break;
+    case rounding::rne:
+      hw ? f.template go<rounding::rne, true>() : f.template go<rounding::rne, false>();
+      break;
+    case rounding::rna:
+      hw ? f.template go<rounding::rna, true>() : f.template go<rounding::rna, false>();
+      break;
+    case rounding::rtz:
+      hw ? f.template go<rounding::rtz, true>() : f.template go<rounding::rtz, false>();
+      break;
     case rounding::stochastic:
-      hw ? f.template go<rounding::stochastic, true>() : f.template go<rounding::stochastic, false>();
+      hw ? f.template go<rounding::stochastic, true>()
+         : f.template go<rounding::stochastic, false>();
       break;
   }
 }
@@ -211,7 +220,8 @@ struct launch_quantize {
   const quantize_options& opt;
   template <rounding R, bool HW>
   void go() const {
-    quantize_kernel<R, HW, T><<<grid_size(n), k_threads>>>(in, out, n, p, nat, opt.seed, opt.offset);
+    quantize_kernel<R, HW, T>
+        <<<grid_size(n), k_threads>>>(in, out, n, p, nat, opt.seed, opt.offset);
   }
 };
 
@@ -228,15 +238,16 @@ struct launch_stats {
   block_counts* counts;
   template <rounding R, bool HW>
   void go() const {
-    stats_kernel<R, HW, T><<<blocks, k_threads>>>(in, n, p, nat, opt.seed, opt.offset,
-                                                  lanes_total, sums, counts);
+    stats_kernel<R, HW, T>
+        <<<blocks, k_threads>>>(in, n, p, nat, opt.seed, opt.offset, lanes_total, sums, counts);
   }
 };
 
 template <class T>
 void check_call(const T* in, const T* out, std::size_t n, const quant_params& p, const char* who) {
   if (n && (!in || !out)) throw error(std::string(who) + ": null data pointer");
-  if constexpr (sizeof(T) == 4) require_float32_range(p, (std::string(who) + " (float32 data)").c_str());
+  if constexpr (sizeof(T) == 4)
+    require_float32_range(p, (std::string(who) + " (float32 data)").c_str());
 }
 
 template <class T>
