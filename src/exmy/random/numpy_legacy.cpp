@@ -85,8 +85,8 @@ double numpy_legacy_rng::standard_gamma(double shape) {
   if (shape == 1.0) return standard_exponential();
   if (shape == 0.0) return 0.0;
   if (shape < 1.0) {
-    // Rejection from a mixture of a power law near 0 and an exponential tail (Johnk / Ahrens–
-    // Dieter GS as frozen in numpy's legacy code): U decides the branch, V the acceptance.
+    // Rejection from a power-law body near 0 and an exponential tail, as frozen in numpy's legacy
+    // stream: U picks the branch and the candidate, an exponential V decides the acceptance.
     for (;;) {
       const double u = random_sample();
       const double v = standard_exponential();
@@ -100,8 +100,8 @@ double numpy_legacy_rng::standard_gamma(double shape) {
       }
     }
   }
-  // Marsaglia & Tsang (2000): d = shape − 1/3, c = 1/sqrt(9d), X normal, V = (1 + cX)^3; the squeeze
-  // constant 0.0331 and the evaluation order are those of the legacy stream.
+  // Marsaglia & Tsang (2000): d = shape − 1/3, c = 1/sqrt(9d), X normal, V = (1 + cX)^3; the
+  // squeeze constant 0.0331 and the evaluation order are those of the legacy stream.
   const double b = shape - 1.0 / 3.0;
   const double c = 1.0 / std::sqrt(9.0 * b);
   for (;;) {

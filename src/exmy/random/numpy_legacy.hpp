@@ -1,13 +1,14 @@
 // exmy/random/numpy_legacy.hpp — numpy's legacy global generator (np.random.seed / RandomState),
-// reproduced bit for bit so that the paper's 5M-value samples (reference-spec §1) can be drawn in C++.
+// reproduced bit for bit so that the paper's 5M-value samples (reference-spec §1) can be drawn in
+// C++.
 //
-// RandomState is MT19937 (Matsumoto & Nishimura 1998) plus the "legacy" distribution algorithms that
-// numpy keeps frozen for stream compatibility: 53-bit doubles from two 32-bit words, the Marsaglia
-// polar Gaussian with one cached value, Marsaglia–Tsang gamma (shape > 1), Johnk-style rejection
-// (shape < 1) and Student-t as a Gaussian over a scaled gamma. Written from the published algorithms
-// and checked against Debian's python3-numpy (tests/test_numpy_legacy.cpp); numpy's code is not used.
-// The transcendental calls (log, sqrt, pow) are the C library's, as in numpy, so the streams match
-// where numpy runs on the same libm.
+// RandomState is MT19937 (Matsumoto & Nishimura 1998) plus the "legacy" distribution algorithms
+// that numpy keeps frozen for stream compatibility: 53-bit doubles from two 32-bit words, the
+// Marsaglia polar Gaussian with one cached value, Marsaglia–Tsang gamma (shape > 1), a
+// power-law/exponential rejection sampler (shape < 1) and Student-t as a Gaussian over a scaled
+// gamma. Written from the published algorithms and checked against Debian's python3-numpy
+// (tests/test_numpy_legacy.cpp); numpy's code is not used. The transcendental calls (log, sqrt,
+// pow) are the C library's, as in numpy, so the streams match where numpy runs on the same libm.
 #pragma once
 
 #include <array>

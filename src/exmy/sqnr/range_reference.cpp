@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "exmy/quantize/quantize_cpu.hpp"
@@ -76,29 +76,41 @@ std::size_t count_le(const double* a, std::size_t n, double v) {
 // LSD radix sort of doubles (6 passes of 11 bits on order-preserving integer keys): ~5× faster
 // than std::sort on 5M values; any correct sort gives the same sequence.
 void radix_sort(std::vector<double>& v) {
+  // The keys live in v's own storage (memcpy is the defined way to reinterpret the bits).
+  constexpr std::uint64_t sign = std::uint64_t{1} << 63;
   const std::size_t n = v.size();
-  std::vector<std::uint64_t> a(n), b(n);
-  for (std::size_t i = 0; i < n; ++i) {
+  auto key = [&](std::size_t i) {
     std::uint64_t u;
     std::memcpy(&u, &v[i], sizeof u);
-    a[i] = (u >> 63) ? ~u : (u | (std::uint64_t{1} << 63));  // negative: flip all; positive: sign
+    return u;
+  };
+  auto set = [&](std::size_t i, std::uint64_t u) { std::memcpy(&v[i], &u, sizeof u); };
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t u = key(i);
+    set(i, (u & sign) ? ~u : (u | sign));  // negative: flip all bits; positive: set the sign bit
   }
   constexpr int bits = 11, passes = 6;
   constexpr std::size_t buckets = std::size_t{1} << bits;
   std::vector<std::size_t> count(passes * buckets, 0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (int p = 0; p < passes; ++p) ++count[p * buckets + ((a[i] >> (p * bits)) & (buckets - 1))];
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t u = key(i);
+    for (int p = 0; p < passes; ++p) ++count[p * buckets + ((u >> (p * bits)) & (buckets - 1))];
+  }
+  std::vector<double> other(n);
   for (int p = 0; p < passes; ++p) {
     std::size_t* c = &count[p * buckets];
     if (*std::max_element(c, c + buckets) == n) continue;  // this digit is the same everywhere
     std::size_t sum = 0;
     for (std::size_t d = 0; d < buckets; ++d) sum += std::exchange(c[d], sum);
-    for (std::size_t i = 0; i < n; ++i) b[c[(a[i] >> (p * bits)) & (buckets - 1)]++] = a[i];
-    a.swap(b);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t u = key(i);
+      std::memcpy(&other[c[(u >> (p * bits)) & (buckets - 1)]++], &u, sizeof u);
+    }
+    v.swap(other);
   }
   for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t u = (a[i] >> 63) ? (a[i] & ~(std::uint64_t{1} << 63)) : ~a[i];
-    std::memcpy(&v[i], &u, sizeof u);
+    const std::uint64_t u = key(i);
+    set(i, (u & sign) ? (u & ~sign) : ~u);
   }
 }
 
@@ -111,9 +123,10 @@ sorted_sample::sorted_sample(std::vector<double> values) : x_(std::move(values))
   radix_sort(x_);
   for (std::size_t i = 0; i < x_.size(); i += stride) coarse_.push_back(x_[i]);
   for (std::size_t i = 0; i < coarse_.size(); i += stride) top_.push_back(coarse_[i]);
-  // 1. Sums of each block of `block` values (independent: both cores, no long dependency chain).
+  // 1. Sums of each block of `block` values (independent: both cores, no long dependency chain),
+  //    stored one entry late so that step 2 can turn them into exclusive prefix sums in place.
   const std::size_t n = x_.size(), nb = n / block + 1;
-  std::vector<ddv> b1(nb), b2(nb);
+  prefix_.assign(nb + 1, prefix{});
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
 #endif
@@ -124,16 +137,14 @@ sorted_sample::sorted_sample(std::vector<double> values) : x_(std::move(values))
       s1 = dd_add(s1, x_[i]);
       s2 = dd_add(s2, two_prod(x_[i], x_[i]));
     }
-    b1[static_cast<std::size_t>(b)] = s1;
-    b2[static_cast<std::size_t>(b)] = s2;
+    prefix_[static_cast<std::size_t>(b) + 1] = {s1.hi, s1.lo, s2.hi, s2.lo};
   }
-  // 2. Exclusive scan of the block sums.
-  prefix_.resize(nb);
+  // 2. Running sums: entry b becomes the sums over x_[0, b·block).
   ddv s1{0, 0}, s2{0, 0};
-  for (std::size_t b = 0; b < nb; ++b) {
+  for (std::size_t b = 1; b <= nb; ++b) {
+    s1 = dd_add(s1, ddv{prefix_[b].x_hi, prefix_[b].x_lo});
+    s2 = dd_add(s2, ddv{prefix_[b].x2_hi, prefix_[b].x2_lo});
     prefix_[b] = {s1.hi, s1.lo, s2.hi, s2.lo};
-    s1 = dd_add(s1, b1[b]);
-    s2 = dd_add(s2, b2[b]);
   }
 }
 
@@ -141,8 +152,9 @@ std::size_t sorted_sample::upper_index(double v) const {
   // Three levels, each narrowing to one window of `stride` values: a binary search in top_ (small,
   // cache-resident), then counts over one window of coarse_ and one of x_. A count reads its window
   // with independent loads, so each level costs about one memory latency instead of a chain of
-  // dependent misses (the search dominated the line search before).
-  std::size_t a = static_cast<std::size_t>(std::upper_bound(top_.begin(), top_.end(), v) - top_.begin());
+  // dependent misses.
+  std::size_t a =
+      static_cast<std::size_t>(std::upper_bound(top_.begin(), top_.end(), v) - top_.begin());
   if (a == 0) return 0;  // v < x_[0]
   std::size_t lo = (a - 1) * stride;
   std::size_t c = lo + count_le(coarse_.data() + lo, std::min(coarse_.size(), lo + stride) - lo, v);
@@ -204,7 +216,8 @@ quant_params reference_candidate_params(const format_spec& f, double threshold) 
 
 double reference_loss(const double* x, std::size_t n, const quant_params& p) {
   // Fixed chunks summed in index order: the result does not depend on the thread count. Q(x) comes
-  // from the vectorized driver (bit-identical to quantize_value, design.md §2), one chunk at a time.
+  // from the vectorized driver (bit-identical to quantize_value, design.md §2), one chunk at a
+  // time.
   constexpr std::size_t chunk = std::size_t{1} << 14;
   const std::size_t nc = (n + chunk - 1) / chunk;
   std::vector<ddv> part(nc, ddv{0, 0});
@@ -239,8 +252,9 @@ line_search_result reference_line_search(const sorted_sample& sample, const form
                                          const line_search_options& opt) {
   if (opt.num_candidates < 1) throw error("reference line search: num_candidates must be >= 1");
   if (sample.min() >= 0.0)
-    throw error("reference line search: one-sided sample (min >= 0); the reference then searches "
-                "[0, t] with an unsigned integer quantizer, which is not reproduced here");
+    throw error(
+        "reference line search: one-sided sample (min >= 0); the reference then searches "
+        "[0, t] with an unsigned integer quantizer, which is not reproduced here");
   line_search_result r;
   // 1. Search range exactly as LineSearchEstimator: ((absmax + margin)·expand)/num_candidates.
   r.absmax = std::max(std::fabs(sample.min()), sample.max());
@@ -256,22 +270,30 @@ line_search_result reference_line_search(const sorted_sample& sample, const form
     const quant_params p = reference_candidate_params(f, r.step * k);
     r.losses[static_cast<std::size_t>(k - 1)] = sample.nearest_point_loss(grid(p));
   }
-  // 3. Candidates near the best are re-evaluated the reference's way; those values decide, and
-  //    ties (within tie_rel) go to the smallest k, like numpy's argmin on exactly equal losses.
+  // 3. Near-ties (within recheck_rel of the best) are re-evaluated the reference's way and decided
+  //    on those values, ties (within tie_rel) going to the smallest k like numpy's argmin on equal
+  //    losses. A lone best candidate needs no recheck: its fast loss is the exact Σ(x − g)² to far
+  //    better than tie_rel.
   const double best = *std::min_element(r.losses.begin(), r.losses.end());
-  std::vector<double> direct;
-  for (int k = 1; k <= nk; ++k) {
-    if (r.losses[static_cast<std::size_t>(k - 1)] > best * (1.0 + opt.recheck_rel)) continue;
-    const quant_params p = reference_candidate_params(f, r.step * k);
-    r.rechecked.push_back(k);
-    direct.push_back(reference_loss(sample.values().data(), sample.size(), p));
-  }
-  const double dmin = *std::min_element(direct.begin(), direct.end());
-  for (std::size_t i = 0; i < direct.size(); ++i) {
-    if (direct[i] <= dmin * (1.0 + opt.tie_rel)) {
-      r.k = r.rechecked[i];
-      r.loss = direct[i];
-      break;
+  for (int k = 1; k <= nk; ++k)
+    if (r.losses[static_cast<std::size_t>(k - 1)] <= best * (1.0 + opt.recheck_rel))
+      r.rechecked.push_back(k);
+  if (r.rechecked.size() == 1) {
+    r.k = r.rechecked.front();
+    r.loss = best;
+    r.rechecked.clear();
+  } else {
+    std::vector<double> direct;
+    for (int k : r.rechecked)
+      direct.push_back(reference_loss(sample.values().data(), sample.size(),
+                                      reference_candidate_params(f, r.step * k)));
+    const double dmin = *std::min_element(direct.begin(), direct.end());
+    for (std::size_t i = 0; i < direct.size(); ++i) {
+      if (direct[i] <= dmin * (1.0 + opt.tie_rel)) {
+        r.k = r.rechecked[i];
+        r.loss = direct[i];
+        break;
+      }
     }
   }
   // 4. The reference returns (step·k*) cast to float32.

@@ -5,8 +5,8 @@
 // The reference quantizes the whole sample 1000 times per format (≈4 min each, §9 Q17). Here the
 // sample is sorted once and carries double-double prefix sums of x and x², so a candidate's loss
 // Σ(x − Q(x))² is a sum over grid cells of Σx² − 2gΣx + n·g² (nearest-point cells found by binary
-// search): ~250 cells per candidate instead of 5M quantizations. The few candidates whose loss is
-// within `recheck_rel` of the best are then re-evaluated exactly as the reference does
+// search): ~250 cells per candidate instead of 5M quantizations. When several candidates are within
+// `recheck_rel` of the best, they are re-evaluated exactly as the reference does
 // (Σ (x − Q(x))², Q = quantize_value) and the tie rule is applied to those values.
 //
 // Candidate quantizers (reference-spec §5.1, §6.2, §7, Q10): t_k = k·step with
@@ -38,11 +38,11 @@ struct line_search_options {
 struct line_search_result {
   double maxval = 0;  ///< float32(k*·step)
   int k = 0;          ///< winning candidate, 1 … num_candidates
-  double loss = 0;    ///< Σ(x − Q(x))² of the winner, evaluated directly
+  double loss = 0;    ///< Σ(x − Q(x))² of the winner (direct evaluation when it was rechecked)
   double step = 0;    ///< candidate spacing (float64)
   double absmax = 0;  ///< max(|min|, max) of the sample
   std::vector<double> losses;  ///< fast loss of every candidate (index k − 1)
-  std::vector<int> rechecked;  ///< candidates that were re-evaluated directly (ascending k)
+  std::vector<int> rechecked;  ///< near-tied candidates re-evaluated directly (empty: no near-tie)
 };
 
 /// A sample sorted once (LSD radix sort), with compensated (double-double) prefix sums of x and x²
@@ -67,13 +67,13 @@ class sorted_sample {
   struct prefix {
     double x_hi = 0, x_lo = 0, x2_hi = 0, x2_lo = 0;
   };
-  prefix prefix_at(std::size_t i) const;  // sums over x_[0, i)
-  std::size_t upper_index(double v) const;  // number of samples ≤ v
+  prefix prefix_at(std::size_t i) const;     // sums over x_[0, i)
+  std::size_t upper_index(double v) const;   // number of samples ≤ v
   static constexpr std::size_t block = 8;    // prefix sums are stored every `block` values
   static constexpr std::size_t stride = 64;  // search index: every 64th value, every 64²th value
   std::vector<double> x_;
-  std::vector<double> coarse_, top_;         // x_[0], x_[64], … and x_[0], x_[4096], …
-  std::vector<prefix> prefix_;               // at multiples of `block`
+  std::vector<double> coarse_, top_;  // x_[0], x_[64], … and x_[0], x_[4096], …
+  std::vector<prefix> prefix_;        // entry b: sums over x_[0, b·block)
 };
 
 /// The quantizer of threshold t (candidate range [−t, t]) as the reference builds it (see above).
