@@ -30,6 +30,9 @@
 
 namespace exmy {
 
+/// True when this build reads ONNX files (EXMY_ENABLE_ONNX; Debian libonnx-dev + protobuf).
+bool onnx_supported();
+
 /// Container formats the readers understand.
 enum class tensor_file_kind : std::uint8_t { npy, npz, safetensors, onnx };
 const char* to_string(tensor_file_kind k);
