@@ -4,7 +4,14 @@
 // With no arguments it prints the paper's table in the paper's layout (reference-spec §1:
 // reference range search, three distributions, five formats) with the standard SQNR beside the
 // paper's "SQNR" (which is −10·log10 MSE, reference-spec Q1).
+// --method mc|both adds the Monte-Carlo engine (sqnr/monte_carlo.hpp) at the same maxval: its MSE, a
+// 95 % interval and the z-score against the closed form, per cell.
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <iomanip>
 #include <map>
@@ -16,6 +23,7 @@
 #include "exmy/formats/format_spec.hpp"
 #include "exmy/sqnr/range_optimal.hpp"
 #include "exmy/sqnr/range_reference.hpp"
+#include "exmy/sqnr/monte_carlo.hpp"
 #include "exmy/sqnr/report.hpp"
 
 namespace {
@@ -86,6 +94,50 @@ std::string csv_field(const nlohmann::json& v) {
   return num(d, 17);
 }
 
+// Monte-Carlo results of a cell (--method mc|both, issue 4 of exmy): the estimate, its 95 %
+// interval and z against the analytic MSE at the same maxval.
+struct mc_cell {
+  bool run = false;
+  exmy::mc_result r;
+  double z = NAN;
+};
+
+const char* const k_mc_columns[] = {"mc_mse",     "mc_ci95_lo", "mc_ci95_hi",  "mc_samples",
+                                    "mc_seed",    "z",          "mc_sqnr_db",  "mc_paper_db"};
+
+void add_mc_json(nlohmann::json& j, const mc_cell& c) {
+  j["mc_mse"] = c.r.mse;
+  j["mc_ci95_lo"] = c.r.ci95_lo;  // NaN (null in JSON) when the interval is undefined
+  j["mc_ci95_hi"] = c.r.ci95_hi;
+  j["mc_samples"] = c.r.samples;
+  j["mc_seed"] = c.r.seed;
+  j["z"] = c.z;
+  j["mc_sqnr_db"] = c.r.sqnr_db();
+  j["mc_paper_db"] = c.r.paper_db();
+  if (!c.r.ci_defined) j["mc_ci_reason"] = c.r.ci_reason;
+}
+
+// "MSE 1.78e-04  95% CI [1.776e-04, 1.779e-04]  z -0.95" (or the reason there is no interval).
+std::string mc_text(const mc_cell& c) {
+  char b[160];
+  if (c.r.ci_defined)
+    std::snprintf(b, sizeof b, "MSE %.2e  95%% CI [%.4e, %.4e]  z %+.2f", c.r.mse, c.r.ci95_lo,
+                  c.r.ci95_hi, c.z);
+  else
+    std::snprintf(b, sizeof b, "MSE %.2e  95%% CI undefined", c.r.mse);
+  std::string s = b;
+  if (!c.r.ci_defined) s += " (" + c.r.ci_reason + ")";
+  return s;
+}
+
+// Ctrl-C during the Monte-Carlo pass: the first stops the run cleanly (the output file is written
+// only at the end, atomically, so nothing half-written is left); a second one exits at once.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) {
+  if (g_interrupted) std::_Exit(130);
+  g_interrupted = 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,12 +161,27 @@ int main(int argc, char** argv) {
   app.add_option("-o", file, "output file (written atomically; default stdout)");
   app.add_option("--threads", threads, "threads over (distribution, format) cells");
   app.add_option("--sweep-maxval", sweep, "LO:HI:COUNT — MSE at COUNT log-spaced maxvals");
+  std::string method_name = "analytic", device_name = "cpu";
+  double n_samples = 1e7;
+  std::uint64_t seed = 0;
+  app.add_option("--method", method_name,
+                 "analytic | mc | both: Monte-Carlo estimate at the same maxval, with its 95% CI "
+                 "and z against the analytic MSE (records keep the analytic columns)");
+  app.add_option("--samples", n_samples, "Monte-Carlo samples per cell (default 1e7)");
+  app.add_option("--seed", seed, "Monte-Carlo seed (sample i is a function of seed and i)");
+  app.add_option("--device", device_name, "Monte-Carlo device: cpu | cuda");
   return exmy::cli::run_tool("compute_quant_error", app, argc, argv, [&]() {
     if (output != "table" && output != "csv" && output != "json")
       throw exmy::error("--output '" + output + "': expected table, csv or json");
     if (bits < 3 || bits > 16) throw exmy::error("--bits " + std::to_string(bits) + " outside 3…16");
     const exmy::range_method method = exmy::parse_range_method(range);
     const exmy::rounding mode = exmy::parse_rounding(round_mode);
+    if (method_name != "analytic" && method_name != "mc" && method_name != "both")
+      throw exmy::error("--method '" + method_name + "': expected analytic, mc or both");
+    const bool want_mc = method_name != "analytic";
+    const exmy::mc_device device = exmy::parse_mc_device(device_name);
+    if (!(n_samples >= 1 && n_samples <= 1e15 && n_samples == std::floor(n_samples)))
+      throw exmy::error("--samples " + num(n_samples) + ": expected an integer in 1…1e15");
     if (method == exmy::range_method::fixed && !(maxval > 0 && std::isfinite(maxval)))
       throw exmy::error("--range fixed needs --maxval > 0 (got " + num(maxval) + ")");
     if (method != exmy::range_method::fixed && app.count("--maxval"))
@@ -177,22 +244,68 @@ int main(int argc, char** argv) {
     for (const auto& e : errors)
       if (!e.empty()) throw exmy::error(e);
 
+    // Monte-Carlo pass, cell by cell, each on every thread (or the device). A progress line on
+    // stderr when it is a terminal and the pass has run for 2 s.
+    std::vector<mc_cell> mc(recs.size());
+    if (want_mc) {
+      const bool tty = isatty(STDERR_FILENO) != 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto last = t0;
+      bool shown = false;
+      g_interrupted = 0;
+      const auto old_handler = std::signal(SIGINT, on_sigint);
+      struct restore {
+        void (*h)(int);
+        ~restore() { std::signal(SIGINT, h); }
+      } restore_handler{old_handler};
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        exmy::mc_options o;
+        o.samples = static_cast<std::uint64_t>(n_samples);
+        o.seed = seed;
+        o.mode = mode;
+        o.threads = threads;
+        o.device = device;
+        o.progress = [&](std::uint64_t done, std::uint64_t total) {
+          if (g_interrupted) return false;
+          const auto now = std::chrono::steady_clock::now();
+          if (tty && now - t0 > std::chrono::seconds(2) &&
+              now - last > std::chrono::milliseconds(200)) {
+            last = now;
+            shown = true;
+            std::fprintf(stderr, "\rMonte-Carlo: cell %zu/%zu %3.0f%%", i + 1, recs.size(),
+                         100.0 * static_cast<double>(done) / static_cast<double>(total));
+          }
+          return true;
+        };
+        mc[i].r = exmy::monte_carlo_mse(laws[jobs[i].d], exmy::make_params(fs[jobs[i].f], recs[i].maxval), o);
+        mc[i].run = true;
+        mc[i].z = exmy::z_score(mc[i].r, recs[i].moments.mse);
+      }
+      if (shown) std::fprintf(stderr, "\r%60s\r", "");
+    }
+
     std::ostringstream os;
     if (output == "json") {
       nlohmann::json j = exmy::cli::provenance(k_schema_version, argc, argv);
       j["records"] = nlohmann::json::array();
-      for (const auto& r : recs) j["records"].push_back(record_json(r));
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        nlohmann::json rj = record_json(recs[i]);
+        if (mc[i].run) add_mc_json(rj, mc[i]);
+        j["records"].push_back(rj);
+      }
       os << j.dump(2) << "\n";
     } else if (output == "csv") {
       os << "# schema_version=" << k_schema_version << " exmy_version=" << exmy::version()
          << " git_sha=" << EXMY_GIT_SHA << " command=" << exmy::cli::command_line(argc, argv)
          << "\n";
-      for (std::size_t c = 0; c < std::size(k_columns); ++c) os << (c ? "," : "") << k_columns[c];
+      std::vector<std::string> cols(std::begin(k_columns), std::end(k_columns));
+      if (want_mc) cols.insert(cols.end(), std::begin(k_mc_columns), std::end(k_mc_columns));
+      for (std::size_t c = 0; c < cols.size(); ++c) os << (c ? "," : "") << cols[c];
       os << "\n";
-      for (const auto& r : recs) {
-        const nlohmann::json j = record_json(r);
-        for (std::size_t c = 0; c < std::size(k_columns); ++c)
-          os << (c ? "," : "") << csv_field(j[k_columns[c]]);
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        nlohmann::json j = record_json(recs[i]);
+        if (mc[i].run) add_mc_json(j, mc[i]);
+        for (std::size_t c = 0; c < cols.size(); ++c) os << (c ? "," : "") << csv_field(j[cols[c]]);
         os << "\n";
       }
     } else {
@@ -205,6 +318,14 @@ int main(int argc, char** argv) {
         }
         const exmy::format_spec f = exmy::parse_format(r.format);
         const auto& m = r.moments;
+        const mc_cell& mcc = mc[static_cast<std::size_t>(&r - recs.data())];
+        if (method_name == "mc") {  // the Monte-Carlo estimate in place of the closed form
+          os << label_of(f) << " Quantization: Monte-Carlo " << mc_text(mcc) << "  SQNR  "
+             << sci(mcc.r.paper_db()) << "   | sqnr_db " << std::fixed << std::setprecision(3)
+             << mcc.r.sqnr_db() << std::defaultfloat << "  maxval " << num(r.maxval, 7) << " ("
+             << exmy::to_string(r.method) << ")\n";
+          continue;
+        }
         os << label_of(f) << " Quantization: expected MSE " << sci(m.mse) << "  SQNR  "
            << sci(m.paper_db()) << "   | sqnr_db " << std::fixed << std::setprecision(3)
            << m.sqnr_db() << std::defaultfloat << "  maxval " << num(r.maxval, 7) << " ("
@@ -212,6 +333,9 @@ int main(int argc, char** argv) {
         os << "            Dot product:  expected MSE " << sci(r.dot_mse) << "  SQNR  "
            << sci(r.dot_paper_db) << "   | dot_sqnr_db " << std::fixed << std::setprecision(3)
            << r.dot_sqnr_db << std::defaultfloat << "\n";
+        if (mcc.run)
+          os << "            Monte-Carlo:  " << mc_text(mcc) << "  (" << mcc.r.samples
+             << " samples, seed " << mcc.r.seed << ")\n";
       }
     }
     exmy::cli::write_atomic(file, os.str());
