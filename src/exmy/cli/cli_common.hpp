@@ -1,9 +1,11 @@
 // exmy/cli/cli_common.hpp — what every exmy command-line tool shares: provenance of outputs
-// (schema version, exmy version, git SHA, the exact command line), one-line errors with exit code 2,
-// and atomic output files (temp file + rename).
+// (schema version, exmy version, git SHA, date, the exact command line), one-line errors with exit
+// code 2, and atomic output files (temp file + rename).
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -14,6 +16,9 @@
 #include "exmy/config.hpp"
 #include "exmy/formats/format_spec.hpp"
 
+#if defined(EXMY_HAVE_GIT_SHA_HEADER)
+#include "exmy_git_sha.h"  // generated at build time (cmake/exmy_git_sha.cmake)
+#endif
 #ifndef EXMY_GIT_SHA
 #define EXMY_GIT_SHA "unknown"
 #endif
@@ -38,11 +43,24 @@ inline std::string command_line(int argc, char** argv) {
   return s;
 }
 
+/// The run's UTC date and time, ISO 8601 ("2024-05-01T12:00:00Z"). SOURCE_DATE_EPOCH (the
+/// reproducible-builds convention), when set, replaces the clock so outputs can be byte-identical.
+inline std::string utc_date() {
+  std::time_t t = std::time(nullptr);
+  if (const char* e = std::getenv("SOURCE_DATE_EPOCH")) t = static_cast<std::time_t>(std::atoll(e));
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
 /// Provenance fields every JSON output starts with.
 inline nlohmann::json provenance(int schema_version, int argc, char** argv) {
   return nlohmann::json{{"schema_version", schema_version},
                         {"exmy_version", exmy::version()},
                         {"git_sha", EXMY_GIT_SHA},
+                        {"date", utc_date()},
                         {"command", command_line(argc, argv)}};
 }
 

@@ -296,7 +296,8 @@ int main(int argc, char** argv) {
       os << j.dump(2) << "\n";
     } else if (output == "csv") {
       os << "# schema_version=" << k_schema_version << " exmy_version=" << exmy::version()
-         << " git_sha=" << EXMY_GIT_SHA << " command=" << exmy::cli::command_line(argc, argv)
+         << " git_sha=" << EXMY_GIT_SHA << " date=" << exmy::cli::utc_date()
+         << " command=" << exmy::cli::command_line(argc, argv)
          << "\n";
       std::vector<std::string> cols(std::begin(k_columns), std::end(k_columns));
       if (want_mc) cols.insert(cols.end(), std::begin(k_mc_columns), std::end(k_mc_columns));
