@@ -157,7 +157,11 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE rounded round_core(double x, const quant_param
   const std::uint64_t unsigned_neg = neg_mask & unsigned_mask;
   const std::uint64_t over_mask = over ? ones : 0;
   const std::uint64_t nan_mask = is_nan ? ones : 0;
-  res.special_mask = (over_mask & ~unsigned_neg & nonsat_mask) | nan_mask;
+  // rtz never overflows a finite input (IEEE 754-2019 §7.4: roundTowardZero carries overflow to
+  // the largest finite number, as CUDA's __float2half_rz does); an infinite input still does.
+  const std::uint64_t inf_mask = ab == 0x7ff0000000000000ull ? ones : 0;
+  const std::uint64_t can_special = R == rounding::rtz ? inf_mask : ones;
+  res.special_mask = (over_mask & ~unsigned_neg & nonsat_mask & can_special) | nan_mask;
   res.special_bits = is_nan ? k_nan : (ovf_bits | (xb & ovf_sign_mask));
   return res;
 }

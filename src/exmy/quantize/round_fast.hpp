@@ -11,9 +11,12 @@
 //    distance below tol for RTZ/SR (flagged);
 //  - the output q·s (q the unit-frame value, ≤ 17 significant bits) is q·s_hi + q·s_lo with s_hi
 //    holding 24 − bits(q) bits of s (so q·s_hi is exact) and s_lo = float(s − s_hi): r = RN(p1 + p2)
-//    is within 2^−38·|r| of the exact product; Fast2Sum gives the rounding error e of the addition,
-//    and r is the correctly rounded product unless |e| is within that distance of half an ulp of r
-//    (flagged), or r is in the float subnormal range (flagged);
+//    is within 2^−(46−qbits)·|r| of the exact product (float(s − s_hi) and RN(q·s_lo) each err by
+//    2^−24·|s_lo|/s < 2^−(47−qbits) relative; qbits = bits of q, up to 17 for int16), provided s is
+//    far inside the float range and r ≥ 2^−100 (so that s_lo and q·s_lo are normal or negligible);
+//    Fast2Sum gives the rounding error e of the addition, and r is the correctly rounded product
+//    unless |e| is within 4× that bound of half an ulp of r, or of half the ulp below r when r is a
+//    power of two (flagged), or r < 2^−100 (flagged);
 //  - NaN/inf inputs and overflow of non-saturating formats are flagged.
 // Tests compare this path with the scalar rule on every code, midpoint and random input.
 #pragma once
@@ -35,6 +38,7 @@ struct fast_params {
   float max_pos = 0, max_neg = 0;   ///< unit-frame maxima (exact floats)
   float flush_below = 0;   ///< unit-frame flush threshold (0: no flushing)
   float tol = 0;           ///< decision tolerance on t (see header)
+  float mid_tol = 0;       ///< relative tolerance of the product's rounding test (see header)
   std::uint32_t zero_sign_mask = 0;  ///< 0x80000000 when −0 is representable
   std::uint32_t nonsat = 0;          ///< 1 when overflow is not saturating
 };
@@ -47,6 +51,7 @@ inline fast_params make_fast_params(const quant_params& p) {
   const int lo = p.emin - p.man_bits, hi = p.emax + 2;
   const double tmax = p.is_float ? double(2 << p.man_bits) : (p.max_pos_n > p.max_neg_n ? p.max_pos_n : p.max_neg_n);
   if (lo < -120 || hi > 120 || tmax > double(1 << 20)) return f;
+  if (!(p.scale >= 0x1p-90 && p.scale <= 0x1p90)) return f;  // s_hi, s_lo normal floats
   f.eligible = 1;
   // Split s = s_hi + s_lo: s_hi keeps 24 − qbits bits (qbits: significant bits of any q).
   int qbits = 0;
@@ -69,6 +74,7 @@ inline fast_params make_fast_params(const quant_params& p) {
   f.max_neg = static_cast<float>(p.max_neg_n * mq);
   f.flush_below = p.flush_subnormals ? static_cast<float>(p.min_normal) : 0.0f;
   f.tol = static_cast<float>((tmax + 2.0) * detail::pow2(-21));
+  f.mid_tol = static_cast<float>(detail::pow2(qbits - 44));
   f.zero_sign_mask = p.neg_zero ? 0x80000000u : 0u;
   f.nonsat = p.on_overflow == overflow_result::saturate ? 0u : 1u;
   return f;
@@ -126,8 +132,10 @@ EXMY_FORCEINLINE float quantize_fast(float x, const fast_params& f, float c, int
   const float half_ulp = detail::from_bits_f((bits_of(r) & 0x7f800000u) - (24u << 23));  // 2^(e_r−24)
   const float ae = e < 0.0f ? -e : e;
   const float gap = ae - half_ulp;
-  const int mid = (gap < 0.0f ? -gap : gap) <= r * 3.637978807091713e-12f;  // 2^−38·r
-  const int tiny = (r < 1.17549435e-38f) & (r != 0.0f);
+  const float gap_below = ae - 0.5f * half_ulp;  // r a power of two: the ulp below r is half
+  const float lim = r * f.mid_tol;
+  const int mid = ((gap < 0.0f ? -gap : gap) <= lim) | ((gap_below < 0.0f ? -gap_below : gap_below) <= lim);
+  const int tiny = (r < 0x1p-100f) & (r != 0.0f);
   hard = ((dist < f.tol) & !over & (ax != 0.0f)) | (over & static_cast<int>(f.nonsat)) | mid | tiny |
          (axb >= 0x7f800000u);
   const std::uint32_t keep = q != 0.0f ? 0x80000000u : f.zero_sign_mask;
