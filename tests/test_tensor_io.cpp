@@ -206,6 +206,18 @@ TEST_CASE("listing: dtypes as the file spells them, supported flags, names with 
   CHECK(seen == std::vector<std::string>{"a", "b", "big", "half"});
   CHECK(skipped == std::vector<std::string>{"c"});
   CHECK(read_safetensors_metadata(k_dir + "/model.safetensors").at("format") == "pt");
+  // The zero-copy views hold the same values as read_tensor, for every kind of file.
+  for (const char* f : {"stored.npz", "deflated.npz", "model.safetensors", "v1_f4.npy", "fortran_f2.npy"}) {
+    const std::string p = k_dir + "/" + f;
+    int views = 0;
+    for_each_tensor_view(p, [&](const tensor_view& v) {
+      const tensor t = read_tensor(p, v.info->name);
+      REQUIRE(v.size == t.data.size());
+      CHECK(std::memcmp(v.data, t.data.data(), v.size * 4) == 0);
+      ++views;
+    });
+    CHECK(views == static_cast<int>(list_tensors(p).size()));
+  }
 }
 
 TEST_CASE("real fixtures: matplotlib sample data (stored and deflated npz, structured dtype)") {

@@ -93,12 +93,20 @@ float decode_value(const format_spec& f, std::uint32_t code, const group_scale& 
   return exact_product_to_float(v, 1.0) * static_cast<float>(gs.scale);
 }
 
+constexpr std::int64_t k_no_code = std::numeric_limits<std::int64_t>::min();
+
 // The code nearest to the native value u (saturating), before verification.
 std::int64_t nearest_code(const format_spec& f, double u, bool negative) {
-  if (!f.is_float()) return static_cast<std::int64_t>(std::nearbyint(u));
+  if (std::isnan(u)) {
+    // 0/0: a hardware scale (float32) that underflowed to zero maps everything to ±0.
+    if (f.is_float()) return f.is_signed && negative ? (std::int64_t{1} << (f.exp_bits + f.man_bits)) : 0;
+    return 0;
+  }
+  if (!std::isfinite(u)) return k_no_code;  // the caller reports the element
+  if (!f.is_float()) return static_cast<std::int64_t>(std::nearbyint(std::min(std::max(u, -1e9), 1e9)));
   const format_limits L = limits(f);
   const int M = f.man_bits, E = f.exp_bits;
-  const double a = std::fabs(u);
+  double a = std::fabs(u);
   std::int64_t mag = 0;
   if (a > 0) {
     int e = 0;
@@ -107,7 +115,10 @@ std::int64_t nearest_code(const format_spec& f, double u, bool negative) {
     if (eb < L.emin) {
       mag = static_cast<std::int64_t>(std::nearbyint(std::ldexp(a, M - L.emin)));  // field 0
     } else {
-      if (eb > L.emax) eb = L.emax;
+      if (eb > L.emax) {  // beyond the top binade: the largest finite magnitude
+        eb = L.emax;
+        a = std::ldexp(double(L.max_significand), L.emax - M);
+      }
       std::int64_t n = static_cast<std::int64_t>(std::nearbyint(std::ldexp(a, M - eb)));
       mag = (static_cast<std::int64_t>(eb + f.native_bias) << M) + (n - (std::int64_t{1} << M));
     }
@@ -131,7 +142,7 @@ std::vector<std::int64_t> group_shape(const std::vector<std::int64_t>& shape, co
   if (g.block < 0) throw error("group layout: negative block size");
   if (g.block == 0) return {shape[g.axis]};
   std::vector<std::int64_t> s = shape;
-  s[g.axis] = (shape[g.axis] + g.block - 1) / g.block;
+  s[g.axis] = shape[g.axis] / g.block + (shape[g.axis] % g.block != 0);  // ceil, overflow-free
   return s;
 }
 
@@ -165,7 +176,7 @@ void for_each_group(const std::vector<std::int64_t>& shape, const group_layout& 
     }
     return;
   }
-  const std::int64_t k = g.block, B = (A + k - 1) / k;  // blocks: group (o, b, i)
+  const std::int64_t k = g.block, B = A / k + (A % k != 0);  // blocks: group (o, b, i)
   for (std::int64_t o = 0; o < outer; ++o)
     for (std::int64_t b = 0; b < B; ++b) {
       const std::int64_t len = std::min(k, A - b * k);
@@ -279,6 +290,7 @@ code_tensor encode_codes(const tensor& quantized, const format_spec& f,
         const std::int64_t guess = nearest_code(f, u, std::signbit(q));
         const std::int64_t cand[3] = {guess, guess - 1, guess + 1};
         for (std::int64_t cc : cand) {
+          if (guess == k_no_code) break;
           std::int64_t bits = cc;
           if (!f.is_float()) {
             // Integer codes range over [min_value, max] of the native format (affine included).
@@ -321,6 +333,12 @@ std::vector<float> decode_codes(const code_tensor& c) {
   if (static_cast<std::int64_t>(c.scale.size()) != groups) throw error(who + ": scale count does not match the groups");
   if (c.format.is_affine() && static_cast<std::int64_t>(c.zero_point.size()) != groups)
     throw error(who + ": zero-point count does not match the groups");
+  // Exact scales are positive finite doubles; hardware scales are float32 values ≥ 0 (a float32
+  // scale can underflow to zero for grids far below 1, and then every code decodes to ±0).
+  for (double sc : c.scale)
+    if (!std::isfinite(sc) || (c.mode == scale_mode::exact ? !(sc > 0) : (sc < 0 || double(float(sc)) != sc)))
+      throw error(who + ": scale " + std::to_string(sc) + " is not a valid " +
+                  (c.mode == scale_mode::exact ? "positive double" : "non-negative float32"));
   std::vector<float> out(c.codes.size());
   for_each_group(c.shape, c.groups, [&](std::int64_t grp, std::int64_t first, std::int64_t count, std::int64_t stride) {
     group_scale gs;

@@ -2,6 +2,7 @@
 // plain files alike.
 #include "exmy/ptq/idx.hpp"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -24,6 +25,9 @@ struct gz_closer {
 
 idx_array read_idx(const std::string& path) {
   const std::string where = "file '" + path + "'";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw error(where + ": cannot open");
+  if (!S_ISREG(st.st_mode)) throw error(where + ": not a regular file");
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw error(where + ": cannot open");
   gz_closer closer{f};

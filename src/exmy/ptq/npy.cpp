@@ -1,4 +1,5 @@
 // exmy/ptq/npy.cpp — the `.npy` file reader: one memory-mapped tensor named after the file's stem.
+#include <cstdint>
 #include <cstring>
 
 #include "exmy/formats/format_spec.hpp"
@@ -32,8 +33,7 @@ class npy_source final : public tensor_source {
     infos_.push_back(header_.info);
   }
   const std::vector<tensor_info>& list() const override { return infos_; }
-  tensor read(std::size_t) override {
-    tensor t;
+  void read_into(std::size_t, tensor& t) override {
     t.name = header_.info.name;
     t.shape = header_.info.shape;
     t.source = header_.info.source;
@@ -45,7 +45,16 @@ class npy_source final : public tensor_source {
       convert_fortran_to_c(src, t.shape, t.source, header_.big_endian, t.data.data());
     else
       convert_to_float(src, n, t.source, header_.big_endian, t.data.data());
-    return t;
+  }
+
+  const float* view(std::size_t index, tensor& scratch) override {
+    const unsigned char* src = file_.data() + header_.data_offset;
+    if (header_.info.source == dtype::f32 && !header_.big_endian && !header_.fortran_order &&
+        reinterpret_cast<std::uintptr_t>(src) % alignof(float) == 0) {
+      file_.will_need(header_.data_offset, header_.data_bytes);
+      return reinterpret_cast<const float*>(src);
+    }
+    return tensor_source::view(index, scratch);
   }
 
  private:

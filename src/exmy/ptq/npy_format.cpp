@@ -301,6 +301,7 @@ npy_header parse_npy_header(const unsigned char* p, std::size_t n, const std::st
 }
 
 void convert_to_float(const unsigned char* src, std::size_t count, dtype t, bool big, float* dst) {
+  if (count == 0) return;  // empty tensors: dst may be null (memcpy forbids null even for 0 bytes)
   if (t == dtype::f32 && !big) {
     std::memcpy(dst, src, count * 4);  // the common case: a plain copy
     return;

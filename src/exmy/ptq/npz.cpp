@@ -54,7 +54,7 @@ class npz_source final : public tensor_source {
   }
   const std::vector<tensor_info>& list() const override { return infos_; }
 
-  tensor read(std::size_t index) override {
+  void read_into(std::size_t index, tensor& t) override {
     const zip_member& m = members_[index];
     const std::string where = where_tensor(file_.path(), infos_[index].name);
     std::vector<unsigned char> inflated;
@@ -73,7 +73,6 @@ class npz_source final : public tensor_source {
     if (h.data_bytes != stream_size - h.data_offset)
       throw error(where + ": the member holds " + std::to_string(stream_size - h.data_offset) +
                   " data bytes, its header's shape needs " + std::to_string(h.data_bytes));
-    tensor t;
     t.name = infos_[index].name;
     t.shape = h.info.shape;
     t.source = h.info.source;
@@ -83,7 +82,6 @@ class npz_source final : public tensor_source {
     else
       convert_to_float(stream + h.data_offset, t.data.size(), t.source, h.big_endian,
                        t.data.data());
-    return t;
   }
 
  private:

@@ -71,49 +71,52 @@ class onnx_source final : public tensor_source {
 
   const std::vector<tensor_info>& list() const override { return infos_; }
 
-  tensor read(std::size_t index) override {
+  void read_into(std::size_t index, tensor& t) override {
     const onnx_entry& e = entries_[index];
     const std::string w = where_tensor(path_, e.info.name);
-    tensor t;
     t.name = e.info.name;
     t.shape = e.info.shape;
     t.source = e.info.source;
     const std::size_t n = static_cast<std::size_t>(e.info.numel());
     if (!e.proto) {
       t.data = e.inline_values;
-      return t;
+      return;
     }
     const onnx::TensorProto& p = *e.proto;
     const std::size_t item = dtype_size(t.source);
-    t.data.resize(n);
-    auto count_error = [&](std::size_t have, const char* field) {
-      return error(w + ": " + field + " holds " + std::to_string(have) + " values, the shape needs " +
-                   std::to_string(n));
+    // Every size is checked against the data actually present before the output is allocated
+    // (a few bytes of protobuf can declare dims of billions).
+    auto require_count = [&](std::size_t have, const char* field) {
+      if (have != n)
+        throw error(w + ": " + field + " holds " + std::to_string(have) + " values, the shape needs " +
+                    std::to_string(n));
     };
     if (p.data_location() == onnx::TensorProto::EXTERNAL) {
-      read_external(p, w, n * item, t);
+      read_external(p, w, n, item, t);
     } else if (p.has_raw_data()) {
       if (p.raw_data().size() != n * item)
         throw error(w + ": raw_data holds " + std::to_string(p.raw_data().size()) +
                     " bytes, the shape needs " + std::to_string(n * item));
+      t.data.resize(n);
       convert_to_float(reinterpret_cast<const unsigned char*>(p.raw_data().data()), n, t.source,
                        false, t.data.data());
     } else if (t.source == dtype::f32) {
-      if (static_cast<std::size_t>(p.float_data_size()) != n) throw count_error(p.float_data_size(), "float_data");
-      std::copy(p.float_data().begin(), p.float_data().end(), t.data.begin());
+      require_count(static_cast<std::size_t>(p.float_data_size()), "float_data");
+      t.data.assign(p.float_data().begin(), p.float_data().end());
     } else if (t.source == dtype::f64) {
-      if (static_cast<std::size_t>(p.double_data_size()) != n) throw count_error(p.double_data_size(), "double_data");
+      require_count(static_cast<std::size_t>(p.double_data_size()), "double_data");
+      t.data.resize(n);
       for (std::size_t i = 0; i < n; ++i) t.data[i] = static_cast<float>(p.double_data(static_cast<int>(i)));
     } else {
       // float16 / bfloat16: one 16-bit pattern in the low half of each int32_data entry.
-      if (static_cast<std::size_t>(p.int32_data_size()) != n) throw count_error(p.int32_data_size(), "int32_data");
+      require_count(static_cast<std::size_t>(p.int32_data_size()), "int32_data");
+      t.data.resize(n);
       for (std::size_t i = 0; i < n; ++i) {
         const std::uint16_t bits = static_cast<std::uint16_t>(p.int32_data(static_cast<int>(i)));
         const unsigned char b[2] = {static_cast<unsigned char>(bits & 0xff), static_cast<unsigned char>(bits >> 8)};
         convert_to_float(b, 1, t.source, false, &t.data[i]);
       }
     }
-    return t;
   }
 
  private:
@@ -199,7 +202,9 @@ class onnx_source final : public tensor_source {
     }
   }
 
-  void read_external(const onnx::TensorProto& p, const std::string& w, std::size_t bytes, tensor& t) {
+  void read_external(const onnx::TensorProto& p, const std::string& w, std::size_t n, std::size_t item,
+                     tensor& t) {
+    const std::size_t bytes = n * item;
     std::string location;
     std::uint64_t offset = 0, length = bytes;
     bool has_length = false;
@@ -227,6 +232,7 @@ class onnx_source final : public tensor_source {
       throw error(w + ": external data [" + std::to_string(offset) + ", +" + std::to_string(bytes) +
                   ") lies beyond the end of '" + file_path + "' (" + std::to_string(f.size()) + " bytes)");
     f.will_need(static_cast<std::size_t>(offset), bytes);
+    t.data.resize(n);
     convert_to_float(f.data() + offset, t.data.size(), t.source, false, t.data.data());
   }
 

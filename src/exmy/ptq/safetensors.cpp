@@ -5,6 +5,7 @@
 // streaming atomic writer of tensor_io.hpp.
 #include <algorithm>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -109,9 +110,8 @@ class safetensors_source final : public tensor_source {
 
   const std::vector<tensor_info>& list() const override { return infos_; }
 
-  tensor read(std::size_t index) override {
+  void read_into(std::size_t index, tensor& t) override {
     const st_entry& e = entries_[index];
-    tensor t;
     t.name = e.info.name;
     t.shape = e.info.shape;
     t.source = e.info.source;
@@ -119,7 +119,16 @@ class safetensors_source final : public tensor_source {
     const std::size_t off = static_cast<std::size_t>(data_offset_ + e.begin);
     file_.will_need(off, static_cast<std::size_t>(e.end - e.begin));
     convert_to_float(file_.data() + off, t.data.size(), t.source, false, t.data.data());
-    return t;
+  }
+
+  const float* view(std::size_t index, tensor& scratch) override {
+    const st_entry& e = entries_[index];
+    const unsigned char* src = file_.data() + data_offset_ + e.begin;
+    if (e.info.source == dtype::f32 && reinterpret_cast<std::uintptr_t>(src) % alignof(float) == 0) {
+      file_.will_need(static_cast<std::size_t>(data_offset_ + e.begin), static_cast<std::size_t>(e.end - e.begin));
+      return reinterpret_cast<const float*>(src);
+    }
+    return tensor_source::view(index, scratch);
   }
 
   const std::map<std::string, std::string>& metadata() const { return metadata_; }

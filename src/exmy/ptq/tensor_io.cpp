@@ -2,13 +2,14 @@
 // tensor_source, and the `.npy` writer (tensor_io.hpp).
 #include "exmy/ptq/tensor_io.hpp"
 
+#include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "exmy/formats/format_spec.hpp"
 #include "exmy/ptq/atomic_file.hpp"
+#include "exmy/ptq/mapped_file.hpp"
 #include "exmy/ptq/tensor_source.hpp"
 
 namespace exmy {
@@ -47,11 +48,10 @@ std::string where_tensor(const std::string& path, const std::string& name) {
 tensor_file_kind detect_tensor_file(const std::string& path) {
   unsigned char b[16] = {};
   std::size_t got = 0;
-  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-    got = std::fread(b, 1, sizeof b, f);
-    std::fclose(f);
-  } else {
-    throw error(where_file(path) + ": cannot open (" + std::strerror(errno) + ")");
+  {
+    const mapped_file f(path);  // checks that it is a regular file without blocking on FIFOs
+    got = std::min(f.size(), sizeof b);
+    if (got) std::memcpy(b, f.data(), got);
   }
   // 1. Magic numbers: .npy, zip (a .npz), safetensors (length, then the JSON object's '{').
   if (got >= 6 && std::memcmp(b, "\x93NUMPY", 6) == 0) return tensor_file_kind::npy;
@@ -112,12 +112,34 @@ void for_each_tensor(const std::string& path, const std::function<void(tensor&&)
                      const read_options& opt) {
   auto src = open_tensor_file(path);
   const auto& infos = src->list();
+  // One tensor object for the whole walk: a buffer the callback leaves behind is reused, which
+  // saves a fresh allocation (page faults and kernel zeroing) per tensor.
+  tensor t;
   for (std::size_t i = 0; i < infos.size(); ++i) {
     if (!infos[i].supported) {
       if (opt.on_skip) opt.on_skip(infos[i], unsupported_message(infos[i]));
       continue;
     }
-    fn(src->read(i));
+    src->read_into(i, t);
+    fn(std::move(t));
+  }
+}
+
+void for_each_tensor_view(const std::string& path, const std::function<void(const tensor_view&)>& fn,
+                          const read_options& opt) {
+  auto src = open_tensor_file(path);
+  const auto& infos = src->list();
+  tensor scratch;
+  for (std::size_t i = 0; i < infos.size(); ++i) {
+    if (!infos[i].supported) {
+      if (opt.on_skip) opt.on_skip(infos[i], unsupported_message(infos[i]));
+      continue;
+    }
+    tensor_view v;
+    v.info = &infos[i];
+    v.data = src->view(i, scratch);
+    v.size = static_cast<std::size_t>(infos[i].numel());
+    fn(v);
   }
 }
 

@@ -82,8 +82,24 @@ tensor read_tensor(const std::string& path, const std::string& name);
 
 /// Calls `fn` once per readable tensor, in file order, holding one tensor in memory at a time.
 /// Unsupported element types are skipped (reported through opt.on_skip); damaged data throws.
+/// When `fn` leaves the tensor's data in place (does not move it away), its allocation is reused
+/// for the next tensor.
 void for_each_tensor(const std::string& path, const std::function<void(tensor&&)>& fn,
                      const read_options& opt = {});
+
+/// A read-only view of one tensor's values: float32, row-major, valid only during the callback.
+struct tensor_view {
+  const tensor_info* info = nullptr;  ///< name, shape, file dtype
+  const float* data = nullptr;        ///< info->numel() values
+  std::size_t size = 0;               ///< number of values
+};
+
+/// The zero-copy form of for_each_tensor for large models: float32 little-endian C-order data of
+/// `.npy` and safetensors files are handed out straight from the memory map (no allocation, no
+/// copy: the pages are read once, by the caller); everything else is converted into one reused
+/// buffer.
+void for_each_tensor_view(const std::string& path, const std::function<void(const tensor_view&)>& fn,
+                          const read_options& opt = {});
 
 /// All readable tensors of a file (convenience for small files).
 std::vector<tensor> read_tensors(const std::string& path, const read_options& opt = {});

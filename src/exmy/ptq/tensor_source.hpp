@@ -19,8 +19,21 @@ class tensor_source {
   virtual ~tensor_source() = default;
   /// Every tensor of the file, in file order (names unique).
   virtual const std::vector<tensor_info>& list() const = 0;
-  /// Converts tensor `index` of list() (which must be supported) to float32.
-  virtual tensor read(std::size_t index) = 0;
+  /// Converts tensor `index` of list() (which must be supported) to float32 into `t`, reusing
+  /// t.data's allocation (resize only; values are overwritten).
+  virtual void read_into(std::size_t index, tensor& t) = 0;
+  /// The same, as a new tensor.
+  tensor read(std::size_t index) {
+    tensor t;
+    read_into(index, t);
+    return t;
+  }
+  /// Tensor `index` as float32 values: a pointer into the file's memory map when the file holds
+  /// aligned little-endian float32 in C order (no copy), else converted into `scratch`.
+  virtual const float* view(std::size_t index, tensor& scratch) {
+    read_into(index, scratch);
+    return scratch.data.data();
+  }
 };
 
 /// Opens a file of a known kind; throws exmy::error for damaged headers / directories.
