@@ -41,9 +41,14 @@ done
 "$CQE" "${nu_args[@]}" --formats all --range optimal --threads "$THREADS" --output json \
   -o $OUT/sqnr_vs_nu.json
 
-# 5. Figures.
+# 5. Monte-Carlo vs analytic: 10^7 samples per cell (Philox seed 1) at the optimal maxval.
+"$CQE" --formats all --range optimal --method both --samples 1e7 --seed 1 --threads "$THREADS" \
+  --output json -o $OUT/mc_vs_analytic.json
+
+# 6. Figures.
 $PY analysis/fig_sqnr_formats.py $OUT/analytic_reference.json $OUT/analytic_optimal.json -o $FIG
 $PY analysis/fig_mse_vs_maxval.py $OUT/mse_vs_maxval.csv \
   --chosen $OUT/analytic_reference.json $OUT/analytic_optimal.json -o $FIG
 $PY analysis/fig_sqnr_vs_nu.py $OUT/sqnr_vs_nu.json -o $FIG
+$PY analysis/fig_mc_vs_analytic.py $OUT/mc_vs_analytic.json -o $FIG
 echo "make_figures: results in $OUT/, figures in $FIG/"

@@ -87,6 +87,20 @@ def strip_comments_and_strings(code):
     return "".join(out)
 
 
+def top_level_const(code):
+    """First line (1-based) holding a namespace-scope `const` object, or None. clang-repl-19 runs
+    the dynamic initializer of such an object before the statements and other initializers of its
+    cell ("S one = mc; one.t = 1; const S r = one;" leaves r default-constructed) — cling does
+    not, so the harness refuses them instead of giving different answers."""
+    clean = strip_comments_and_strings(code)
+    depth = 0
+    for no, line in enumerate(clean.split("\n"), 1):
+        if depth == 0 and re.match(r"\s*(static\s+)?const\s+(?!expr)", line):
+            return no
+        depth += line.count("{") + line.count("(") - line.count("}") - line.count(")")
+    return None
+
+
 def split_trailing_expression(code):
     """(body, expr): expr is the cell's trailing expression without ';' (None when the cell ends
     in ';', '}' or a preprocessor line), as xeus-cling displays it."""
@@ -164,6 +178,12 @@ class Session:
             else:
                 raise NotebookError(f"cell {index}: #pragma cling {what} is not supported")
             out.append("")  # keep line numbers of later lines
+        no = top_level_const(source)
+        if no is not None:
+            raise NotebookError(
+                f"cell {index}, line {no}: a namespace-scope `const` object — clang-repl-19 "
+                f"initializes it out of order (before the cell's statements); drop the `const` "
+                f"(or use constexpr for constants)")
         body, expr = split_trailing_expression("\n".join(out))
         if expr is not None:
             # On lines of its own: the expression may end in a // comment.

@@ -141,6 +141,19 @@ TEST_CASE("line chart: the polyline runs from the lower left to the upper right"
   CHECK(y_at_xmin > y_at_xmax + 50);  // image y grows downwards
 }
 
+TEST_CASE("an explicit series colour replaces the palette colour") {
+  exmy::chart c;
+  c.kind = exmy::chart_kind::bar;
+  c.categories = {"a"};
+  c.series = {{"", {}, {1.0}, exmy::series_style::line, 0x123456}};
+  const decoded d = decode_png(exmy::render_png(c));
+  int own = 0, palette = 0;
+  for (int y = 0; y < d.h; ++y)
+    for (int x = 0; x < d.w; ++x) own += d.at(x, y) == 0x123456, palette += d.at(x, y) == exmy::series_color(0);
+  CHECK(own > 100);
+  CHECK(palette == 0);
+}
+
 TEST_CASE("log axes skip non-positive values instead of failing") {
   exmy::chart c;
   c.log_x = c.log_y = true;

@@ -142,3 +142,38 @@ def test_figure_refuses_unknown_schema(tmp_path):
     with pytest.raises(rio.UnsupportedSchema):
         fig_sqnr_formats.main([str(p), "-o", str(tmp_path)])
     assert not os.path.exists(tmp_path / "sqnr_formats.png")
+
+
+def test_mc_vs_analytic(tmp_path):
+    import fig_mc_vs_analytic
+
+    fig = fig_mc_vs_analytic.main([fixture("mc_vs_analytic.json"), "-o", str(tmp_path)])
+    assert_files(tmp_path, "mc_vs_analytic")
+    recs = records("mc_vs_analytic.json")
+    axes = axes_by_gid(fig)
+    assert set(axes) == {r["distribution"] for r in recs}
+    for d, ax in axes.items():
+        rows = sorted((r for r in recs if r["distribution"] == d),
+                      key=lambda r: rio.format_sort_key(r["format"]))
+        assert ax.xaxis.get_major_formatter().format_ticks(ax.get_xticks()) == \
+            [r["format"] for r in rows]
+        (eb,) = [c for c in ax.containers if c.get_label() == "monte-carlo"]
+        segs = eb.lines[2][0].get_segments()
+        assert len(segs) == len(rows)
+        for k, (r, seg) in enumerate(zip(rows, segs)):
+            want_y = 100 * (r["mc_mse"] / r["mse"] - 1)
+            (x0, y0), (x1, y1) = seg
+            assert x0 == x1 == k
+            assert y0 == pytest.approx(100 * (r["mc_ci95_lo"] / r["mse"] - 1), rel=1e-12, abs=1e-12)
+            assert y1 == pytest.approx(100 * (r["mc_ci95_hi"] / r["mse"] - 1), rel=1e-12, abs=1e-12)
+            assert y0 <= want_y <= y1
+        pts = ax.collections[-1].get_offsets()
+        assert [tuple(p) for p in pts] == [(k, 100 * (r["mc_mse"] / r["mse"] - 1))
+                                           for k, r in enumerate(rows)]
+
+
+def test_mc_figure_needs_mc_columns(tmp_path):
+    import fig_mc_vs_analytic
+
+    with pytest.raises(ValueError, match="--method both"):
+        fig_mc_vs_analytic.main([fixture("analytic_optimal.json"), "-o", str(tmp_path)])

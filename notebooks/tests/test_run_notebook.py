@@ -49,6 +49,14 @@ def test_trailing_expression(code, body, expr):
     assert rn.split_trailing_expression(code) == ((body, expr) if expr else (code, None))
 
 
+def test_top_level_const_is_refused():
+    assert rn.top_level_const("int a = 1;\nconst int b = a;") == 2
+    assert rn.top_level_const("constexpr int n = 3;\nvoid f(const int& x) {\n  const int y = x;\n}") is None
+    s = rn.Session("x.ipynb", [])
+    with pytest.raises(rn.NotebookError, match="line 2: a namespace-scope `const` object"):
+        s.translate(0, "int a = 1;\nconst int b = a;")
+
+
 def test_kernelspec_must_be_xcpp(tmp_path):
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"},
                                 "language_info": {"name": "python"}})

@@ -126,7 +126,7 @@ axis make_axis(std::vector<double> v, bool log, bool include_zero) {
       a.ticks.push_back(t);
       const int k = int(std::lround(t));
       char b[32];
-      if (k >= -2 && k <= 3) std::snprintf(b, sizeof b, "%g", std::pow(10.0, k));
+      if (k >= -2 && k <= 2) std::snprintf(b, sizeof b, "%g", std::pow(10.0, k));
       else std::snprintf(b, sizeof b, "1e%d", k);
       a.labels.push_back(b);
     }
@@ -236,7 +236,7 @@ rgb_image render(const chart& c) {
   const std::size_t ns = c.series.size();
   for (std::size_t k = 0; k < ns; ++k) {
     const auto& s = c.series[k];
-    const std::uint32_t col = series_color(k);
+    const std::uint32_t col = s.color >= 0 ? std::uint32_t(s.color) : series_color(k);
     if (bars) {
       const double group = 0.8, w = group / double(std::max<std::size_t>(ns, 1));
       const double base = c.log_y ? ay.lo : std::clamp(0.0, ay.lo, ay.hi);
@@ -266,19 +266,24 @@ rgb_image render(const chart& c) {
   cv.hline(x0, x1, y1, k_black);
   cv.vline(x0, y0, y1, k_black);
 
-  // 5. Legend, top right inside the plot.
-  int lw = 0;
-  for (const auto& s : c.series) lw = std::max(lw, text_width(s.name, text_scale));
-  if (ns > 0 && lw > 0) {
-    const int row = line_h + 6, bw = lw + 40, bh = int(ns) * row + 8;
+  // 5. Legend of the named series, top right inside the plot.
+  int lw = 0, named = 0;
+  for (const auto& s : c.series)
+    if (!s.name.empty()) lw = std::max(lw, text_width(s.name, text_scale)), ++named;
+  if (named > 0) {
+    const int row = line_h + 6, bw = lw + 40, bh = named * row + 8;
     const int bx = x1 - bw - 6, by = y0 + 6;
     cv.fill(bx, by, bx + bw, by + bh, k_white);
     cv.hline(bx, bx + bw, by, k_black), cv.hline(bx, bx + bw, by + bh, k_black);
     cv.vline(bx, by, by + bh, k_black), cv.vline(bx + bw, by, by + bh, k_black);
+    int r = 0;
     for (std::size_t k = 0; k < ns; ++k) {
-      const int ry = by + 6 + int(k) * row;
-      cv.fill(bx + 6, ry + line_h / 2 - 3, bx + 28, ry + line_h / 2 + 3, series_color(k));
-      draw_text(cv, bx + 34, ry, c.series[k].name, k_black, text_scale);
+      const auto& s = c.series[k];
+      if (s.name.empty()) continue;
+      const int ry = by + 6 + r++ * row;
+      const std::uint32_t col = s.color >= 0 ? std::uint32_t(s.color) : series_color(k);
+      cv.fill(bx + 6, ry + line_h / 2 - 3, bx + 28, ry + line_h / 2 + 3, col);
+      draw_text(cv, bx + 34, ry, s.name, k_black, text_scale);
     }
   }
   return std::move(cv.img);

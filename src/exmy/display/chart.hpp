@@ -23,12 +23,13 @@ enum class chart_kind : std::uint8_t { line, bar };
 enum class series_style : std::uint8_t { line, points, line_points };
 
 /// One data series. Line charts use x and y (same length); bar charts use y only, one value per
-/// category of the chart.
+/// category of the chart. A series without a name is left out of the legend.
 struct chart_series {
   std::string name;
   std::vector<double> x;
   std::vector<double> y;
   series_style style = series_style::line;
+  std::int32_t color = -1;  ///< 0xRRGGBB; −1: the palette colour of the series' position
 };
 
 /// A chart description; render it with render_png() or display it with mime_bundle_repr().
