@@ -296,9 +296,17 @@ TEST_CASE("format choice: NaN/inf counted, SQNR over finite values, best = highe
     CHECK(f.sqnr_db <= r.formats[std::size_t(r.best)].sqnr_db);
     CHECK(std::isfinite(f.predicted_db));
   }
-  const ptq_summary s = summarize({r, r});
-  CHECK(s.tensors == 2);
-  CHECK(s.nan == 2);
+  // A tensor without finite values has no SQNR and no best format.
+  tensor nan_only = make_tensor({4}, 10);
+  for (auto& v : nan_only.data) v = NAN;
+  const tensor_report rn = analyze_tensor(nan_only, o);
+  CHECK(rn.best == -1);
+  CHECK(std::isnan(rn.formats[0].sqnr_db));
+  CHECK(rn.stats.nan == 4);
+  const ptq_summary s = summarize({r, r, rn});
+  CHECK(s.tensors == 3);
+  CHECK(s.nan == 6);
+  CHECK(s.formats[0].exact == 0);
   CHECK(s.formats[std::size_t(r.best)].wins == 2);
   CHECK(s.formats[0].weighted_sqnr_db == doctest::Approx(r.formats[0].sqnr_db));
 }

@@ -218,7 +218,9 @@ tensor_report analyze_tensor(const tensor& t, const ptq_options& o, bool keep_pa
 
   for (std::size_t k : ok) {
     format_result& fr = r.formats[k];
-    fr.sqnr_db = fr.stats.sqnr_db();
+    // No finite value (an empty or all-NaN tensor): the SQNR is undefined, and nothing wins.
+    fr.sqnr_db = fr.stats.count ? fr.stats.sqnr_db() : not_a_number;
+    if (std::isnan(fr.sqnr_db)) continue;
     if (r.best < 0 || fr.sqnr_db > r.formats[static_cast<std::size_t>(r.best)].sqnr_db)
       r.best = static_cast<int>(k);
   }

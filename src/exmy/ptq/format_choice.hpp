@@ -86,7 +86,7 @@ struct tensor_report {
   bool fitted = false;
   law_fit fit;                ///< valid when fitted
   std::vector<format_result> formats;  ///< in candidate order
-  int best = -1;              ///< index of the highest measured SQNR (first on ties); −1: none
+  int best = -1;  ///< index of the highest measured SQNR (first on ties); −1: no finite value
   std::string vote;           ///< mse with mantissa_vote: the split the paper's vote picks
   std::int64_t numel() const {
     std::int64_t n = 1;
