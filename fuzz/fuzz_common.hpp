@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "exmy/formats/format_spec.hpp"
@@ -17,11 +18,13 @@
 
 namespace exmy_fuzz {
 
-/// A directory of this process (mkdtemp), so that ONNX external-data locations resolve inside it.
+/// A directory of this process (mkdtemp under $TMPDIR, which run_fuzz.sh points into the build
+/// directory), so that ONNX external-data locations resolve inside it.
 inline const std::string& work_dir() {
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/exmy-fuzz-XXXXXX";
-    const char* d = mkdtemp(tmpl);
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/exmy-fuzz-XXXXXX";
+    const char* d = mkdtemp(&tmpl[0]);
     return std::string(d ? d : "/tmp");
   }();
   return dir;

@@ -5,6 +5,7 @@
 # -malloc_limit_mb: a single allocation above 1 GiB (from inputs of at most a few KiB) is a finding.
 set -euo pipefail
 bin=$1; seeds=$2; work=$3; secs=$4
-mkdir -p "$work/corpus"
+mkdir -p "$work/corpus" "$work/tmp"
+export TMPDIR="$work/tmp"  # the targets' input files stay in the build directory
 exec "$bin" -max_total_time="$secs" -malloc_limit_mb=1024 -rss_limit_mb=2560 -timeout=20 \
      -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$seeds"
