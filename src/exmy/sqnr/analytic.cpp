@@ -65,8 +65,9 @@ error_moments analytic_moments(const law_view& law, const std::vector<cell>& cel
     }
     const double u = it->value;
     if (!std::isfinite(u)) {
-      // Non-saturating overflow: any probability here makes the MSE infinite.
-      if (law.terms(a, b, a).p0 > 0) infinite = true;
+      // Non-saturating overflow: any probability here makes the MSE infinite. An unbounded
+      // support has probability beyond every point even where it underflows (N(0,1) past 38).
+      if (!std::isfinite(a) || !std::isfinite(b) || law.terms(a, b, a).p0 > 0) infinite = true;
       continue;
     }
     const interval_terms t = law.terms(a, b, u);
@@ -107,7 +108,9 @@ error_moments analytic_moments(const law_view& law, const std::vector<cell>& cel
 double dot_product_mse(double ex2, double mse_x, double cross_x, double ey2, double mse_y,
                        double cross_y) {
   // XY − Q(X)Q(Y) = −(X r_y + Y r_x + r_x r_y); square and take expectations of independent
-  // factors (reference-spec §4.3).
+  // factors (reference-spec §4.3). An infinite factor MSE (non-saturating overflow, whose cross
+  // term is NaN) makes the product's error infinite too.
+  if (std::isinf(mse_x) || std::isinf(mse_y)) return std::numeric_limits<double>::infinity();
   return ex2 * mse_y + ey2 * mse_x + mse_x * mse_y + 2.0 * cross_x * cross_y +
          2.0 * mse_x * cross_y + 2.0 * mse_y * cross_x;
 }
