@@ -11,14 +11,15 @@ BUILD=${1:-build}
 PY=/usr/bin/python3  # Debian's python3 with numpy/pandas/matplotlib (not a pyenv one)
 CQE=$BUILD/src/exmy/cli/compute_quant_error
 FMT=$BUILD/src/exmy/cli/exmy-formats
+PTQ=$BUILD/src/exmy/cli/exmy-ptq
 THREADS=${EXMY_THREADS:-$(nproc)}
-for t in "$CQE" "$FMT"; do
+for t in "$CQE" "$FMT" "$PTQ"; do
   [ -x "$t" ] || { echo "make_figures: $t not found — build first (cmake --build $BUILD)" >&2; exit 2; }
 done
 OUT=results
 FIG=$OUT/figures
 mkdir -p "$FIG"
-rm -f "$OUT"/*.json "$OUT"/*.csv "$FIG"/*.png "$FIG"/*.pdf
+rm -f "$OUT"/*.json "$OUT"/*.csv "$FIG"/*.png "$FIG"/*.pdf  # results/ptq, results/models: kept
 
 # 1. The format table.
 "$FMT" --output json -o $OUT/formats.json
@@ -45,10 +46,21 @@ done
 "$CQE" --formats all --range optimal --method both --samples 1e7 --seed 1 --threads "$THREADS" \
   --output json -o $OUT/mc_vs_analytic.json
 
-# 6. Figures.
+# 6. PTQ of the example network's weights (results/models/, issue 6): every split + int8 per tensor,
+#    min-max ranges, the fitted law's prediction beside each measurement.
+"$PTQ" results/models/fashion_cnn.safetensors --granularity tensor --predict-optimal all \
+  --output json -o $OUT/ptq_fashion_cnn.json
+
+# 7. Figures.
 $PY analysis/fig_sqnr_formats.py $OUT/analytic_reference.json $OUT/analytic_optimal.json -o $FIG
 $PY analysis/fig_mse_vs_maxval.py $OUT/mse_vs_maxval.csv \
   --chosen $OUT/analytic_reference.json $OUT/analytic_optimal.json -o $FIG
 $PY analysis/fig_sqnr_vs_nu.py $OUT/sqnr_vs_nu.json -o $FIG
 $PY analysis/fig_mc_vs_analytic.py $OUT/mc_vs_analytic.json -o $FIG
+$PY analysis/fig_ptq.py $OUT/ptq_fashion_cnn.json -o $FIG
+# Silero VAD (issue 5): its model is an npm download, so results/ptq/ is not regenerated here;
+# its committed per-tensor report is drawn as it is.
+if [ -f $OUT/ptq/silero_vad_legacy.tensor.json ]; then
+  $PY analysis/fig_ptq.py $OUT/ptq/silero_vad_legacy.tensor.json -o $FIG
+fi
 echo "make_figures: results in $OUT/, figures in $FIG/"

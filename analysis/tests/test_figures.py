@@ -177,3 +177,33 @@ def test_mc_figure_needs_mc_columns(tmp_path):
 
     with pytest.raises(ValueError, match="--method both"):
         fig_mc_vs_analytic.main([fixture("analytic_optimal.json"), "-o", str(tmp_path)])
+
+
+def test_ptq_heatmap_and_scatter(tmp_path):
+    import fig_ptq
+
+    fig = fig_ptq.main([fixture("ptq_fashion_cnn.json"), "-o", str(tmp_path)])
+    assert_files(tmp_path, "ptq_fashion_cnn")
+    tensors = json.load(open(fixture("ptq_fashion_cnn.json")))["tensors"]
+    axes = axes_by_gid(fig)
+    # Heat map: rows sorted by excess kurtosis, columns in the shared format order.
+    rows = sorted((t for t in tensors if any(isinstance(f["sqnr_db"], float) for f in t["formats"])),
+                  key=lambda t: (t["excess_kurtosis"], t["name"]))
+    assert len(rows) == len(tensors)  # the fixture has no exactly represented tensor
+    formats = sorted({f["format"] for t in tensors for f in t["formats"]}, key=rio.format_sort_key)
+    hx = axes["heatmap"]
+    assert [t.get_text() for t in hx.get_yticklabels()] == [t["name"] for t in rows]
+    assert hx.xaxis.get_major_formatter().format_ticks(hx.get_xticks()) == formats
+    want = np.array([[{f["format"]: f["sqnr_db"] for f in t["formats"]}[c] for c in formats]
+                     for t in rows])
+    assert np.array_equal(np.asarray(hx.get_images()[0].get_array()), want)
+    (best,) = [ln for ln in hx.get_lines() if ln.get_gid() == "best"]
+    assert [formats[int(x)] for x in best.get_xdata()] == [t["best"] for t in rows]
+    # Scatter: (predicted, measured) per (tensor, format), grouped by format.
+    sx = axes["scatter"]
+    by_fmt = {pc.get_gid(): pc for pc in sx.collections if pc.get_gid()}
+    for f in formats:
+        want_pts = [(c["predicted_db"], c["sqnr_db"]) for t in tensors for c in t["formats"]
+                    if c["format"] == f and c["predicted_db"] is not None]
+        got = [tuple(p) for p in by_fmt[f].get_offsets()]
+        assert sorted(got) == sorted(want_pts)
