@@ -1,6 +1,7 @@
 // The Monte-Carlo SQNR engine (sqnr/monte_carlo.hpp, issue 4 of exmy "Tests"): agreement with the
 // closed forms of the analytic engine within 4 standard errors at 10^7 samples for every paper
-// cell and every 8-bit split, rounding modes and other laws; reproducibility (same bits for 1, 2
+// cell and every 8-bit split (total and in-range part; see check_against_analytic for the rare
+// heavy clipping regions), rounding modes and other laws; reproducibility (same bits for 1, 2
 // and 7 threads, for two runs, for the baseline and AVX2 builds, and equal to a plain loop over
 // draw() + quantize_value); undefined intervals; the dot product of length K against
 // K·E[e²] + K(K−1)·E[e]².
@@ -34,7 +35,38 @@ std::uint64_t bits(double x) {
 bool same_sums(const mc_sums& a, const mc_sums& b) {
   return a.n == b.n && bits(a.e) == bits(b.e) && bits(a.ee) == bits(b.ee) &&
          bits(a.xe) == bits(b.xe) && bits(a.xx) == bits(b.xx) && bits(a.e4) == bits(b.e4) &&
-         bits(a.x) == bits(b.x);
+         bits(a.x) == bits(b.x) && a.n_clip == b.n_clip && bits(a.ee_clip) == bits(b.ee_clip) &&
+         bits(a.e4_clip) == bits(b.e4_clip);
+}
+
+// MC against the closed form, part by part (analytic.hpp's decomposition at the grid's end
+// points). The in-range part has bounded errors: |z| < 4 always. The total is held to |z| < 4
+// unless the clipping region is both rare (fewer than 30 expected samples) and heavy (its analytic
+// share exceeds one standard error): then the estimator's law is Poisson-skewed — most runs see
+// none of the rare large errors and land low by clip_mse, while the sample-based standard error
+// cannot know about them (e.g. Student-t(8) at E3M4's optimal maxval 21.4: 0.24 expected clipped
+// samples per 10^7, contributing 5.5e-7 = 2.6 standard errors) — and the number of clipped
+// samples is checked against its Poisson law instead. Returns the total's z.
+double check_against_analytic(const distribution& d, const quant_params& p,
+                              const error_moments& an, const mc_result& r) {
+  const double n = static_cast<double>(r.samples);
+  const double lambda = n * (ccdf(d, p.maxval) + cdf(d, std::nextafter(p.minval, -INFINITY)));
+  const double z = z_score(r, an.mse);
+  const double z_inner = (r.inner_mse - (an.mse - an.clip_mse)) / r.inner_se;
+  CAPTURE(z);
+  CAPTURE(z_inner);
+  CAPTURE(lambda);
+  CHECK(std::fabs(z_inner) < 4);
+  if (lambda >= 30 || an.clip_mse <= r.se) {
+    CHECK(std::fabs(z) < 4);
+    if (lambda >= 30) CHECK(std::fabs((r.clip_mse - an.clip_mse) / r.clip_se) < 4);
+  } else {
+    const double k = static_cast<double>(r.sums.n_clip);
+    MESSAGE(to_string(d) << ": rare heavy clipping region (" << lambda << " expected, " << k
+                         << " drawn): total z " << z << ", in-range z " << z_inner);
+    CHECK(std::fabs(k - lambda) <= 5 * std::sqrt(lambda) + 3);
+  }
+  return z;
 }
 
 // The analytic record at the MSE-optimal maxval (range_optimal.hpp).
@@ -66,7 +98,7 @@ mc_sums reference_sums(const distribution& d, const quant_params& p, std::uint64
   const std::uint64_t cb = (nb + mc_max_batches - 1) / mc_max_batches;
   mc_sums total, chunk;
   for (std::uint64_t b = 0; b < nb; ++b) {
-    double lane[6][8] = {};
+    double lane[9][8] = {};
     const std::uint64_t start = b * mc_block_len, end = std::min(start + mc_block_len, n);
     for (std::uint64_t i = start; i < end; ++i) {
       const double x = draw(sp, seed, i);
@@ -79,6 +111,10 @@ mc_sums reference_sums(const distribution& d, const quant_params& p, std::uint64
       lane[3][l] += x * x;
       lane[4][l] += (e * e) * (e * e);
       lane[5][l] += x;
+      const bool clip = x > p.maxval || x < p.minval;
+      lane[6][l] += clip ? 1.0 : 0.0;
+      lane[7][l] += clip ? e * e : 0.0;
+      lane[8][l] += clip ? (e * e) * (e * e) : 0.0;
     }
     mc_sums blk;
     blk.n = end - start;
@@ -89,6 +125,9 @@ mc_sums reference_sums(const distribution& d, const quant_params& p, std::uint64
       blk.xx += lane[3][l];
       blk.e4 += lane[4][l];
       blk.x += lane[5][l];
+      blk.n_clip += static_cast<std::uint64_t>(lane[6][l]);
+      blk.ee_clip += lane[7][l];
+      blk.e4_clip += lane[8][l];
     }
     accumulate(chunk, blk);
     if ((b + 1) % cb == 0 || b + 1 == nb) {
@@ -115,11 +154,11 @@ TEST_CASE("MC vs analytic: every paper cell and every 8-bit split within 4 stand
       const distribution d = parse_distribution(ds);
       const format_spec f = parse_format(fs);
       const sqnr_record rec = optimal_record(d, f);
-      const mc_result r = run(d, make_params(f, rec.maxval), 10000000, 1);
-      const double z = z_score(r, rec.moments.mse);
-      worst = std::max(worst, std::fabs(z));
+      const quant_params p = make_params(f, rec.maxval);
+      const mc_result r = run(d, p, 10000000, 1);
       REQUIRE(r.ci_defined);
-      CHECK(std::fabs(z) < 4);
+      const double z = check_against_analytic(d, p, rec.moments, r);
+      worst = std::max(worst, std::fabs(z));
       CHECK(r.ci95_lo < r.mse);
       CHECK(r.mse < r.ci95_hi);
       // The two standard errors agree (batch means over ~800 chunks: ±5 % sampling noise).
@@ -128,7 +167,7 @@ TEST_CASE("MC vs analytic: every paper cell and every 8-bit split within 4 stand
       CHECK(std::fabs(r.second_moment - rec.moments.second_moment) <
             1e-2 * rec.moments.second_moment);
     }
-  MESSAGE("largest |z| over the 21 cells: " << worst);
+  MESSAGE("largest |z| of the total over the 21 cells: " << worst);
 }
 
 TEST_CASE("MC vs analytic: rounding modes, other laws, truncation, empirical") {
@@ -158,8 +197,9 @@ TEST_CASE("MC vs analytic: rounding modes, other laws, truncation, empirical") {
     const distribution d = parse_distribution(cs.dist);
     const format_spec f = parse_format(cs.fmt);
     const sqnr_record rec = optimal_record(d, f, cs.r);
-    const mc_result r = run(d, make_params(f, rec.maxval), 4000000, 3, 2, cs.r);
-    CHECK(std::fabs(z_score(r, rec.moments.mse)) < 4);
+    const quant_params p = make_params(f, rec.maxval);
+    const mc_result r = run(d, p, 4000000, 3, 2, cs.r);
+    check_against_analytic(d, p, rec.moments, r);
   }
   // An empirical law: the analytic MSE is an exact finite sum.
   std::vector<double> pts;
@@ -167,8 +207,8 @@ TEST_CASE("MC vs analytic: rounding modes, other laws, truncation, empirical") {
   const distribution d = empirical(pts);
   const format_spec f = parse_format("e3m4");
   const sqnr_record rec = optimal_record(d, f);
-  const mc_result r = run(d, make_params(f, rec.maxval), 4000000, 5);
-  CHECK(std::fabs(z_score(r, rec.moments.mse)) < 4);
+  const quant_params p = make_params(f, rec.maxval);
+  check_against_analytic(d, p, rec.moments, run(d, p, 4000000, 5));
 }
 
 TEST_CASE("MC: the same bits for 1, 2 and 7 threads, two runs, both SIMD builds, and draw()") {
@@ -274,8 +314,9 @@ TEST_CASE("MC dot products: K·E[e²] + K(K−1)·E[e]² for K = 1 … 65536") {
     const double an = analytic_dot_mse(rec.moments, mean(d), rec.moments, mean(d), cs.k);
     REQUIRE(r.ci_defined);
     const double z = (r.mse - an) / r.se;
-    MESSAGE(std::string(cs.dist) << " " << cs.fmt << " " << to_string(cs.r) << " K=" << cs.k << ": MC "
-                    << r.mse << " ± " << r.se << ", analytic " << an << ", z " << z);
+    MESSAGE(std::string(cs.dist) << " " << std::string(cs.fmt) << " "
+                                 << std::string(to_string(cs.r)) << " K=" << cs.k << ": MC "
+                                 << r.mse << " ± " << r.se << ", analytic " << an << ", z " << z);
     CHECK(std::fabs(z) < 4);
   }
   // Where E[e] ≠ 0 (a non-negative law under RTZ) the K(K−1)·E[e]² term dominates long vectors:

@@ -77,6 +77,9 @@ TEST_CASE("gpu: Monte-Carlo sums on the device equal the host's bit for bit") {
       CHECK(bits(g.sums.xx) == bits(h.sums.xx));
       CHECK(bits(g.sums.e4) == bits(h.sums.e4));
       CHECK(bits(g.sums.x) == bits(h.sums.x));
+      CHECK(g.sums.n_clip == h.sums.n_clip);
+      CHECK(bits(g.sums.ee_clip) == bits(h.sums.ee_clip));
+      CHECK(bits(g.sums.e4_clip) == bits(h.sums.e4_clip));
     }
   }
 }

@@ -63,7 +63,6 @@ sampler_params make_sampler_params(const distribution& d) {
     sp.scale = t->scale();
     sp.nu = t->nu();
     sp.neg2_over_nu = -2.0 / t->nu();
-    sp.rejects = 1;
   } else if (const auto* l = std::get_if<laplace_law>(&d.law())) {
     sp.kind = sampler_kind::laplace;
     sp.loc = l->mu;

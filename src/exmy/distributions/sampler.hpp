@@ -10,9 +10,11 @@
 //             Two samples per Philox call (j = i/2).
 //  normal     Box–Muller: ρ = √(−2 log u), u in (0, 1] (53 bits: radius up to 8.57σ, the tail is
 //             not cut at 6.7σ), angle πv; sample 2j is mu + σρ·cos, 2j+1 is mu + σρ·sin of call j.
-//  student_t  Bailey's polar method (Math. Comp. 62 (1994) 779–781): (U, V) uniform in the unit
-//             disc by rejection, W = U² + V², T = U·√(ν·expm1(−(2/ν) log W)/W); any ν > 0.
-//             One sample per call.
+//  student_t  Bailey's polar method (Math. Comp. 62 (1994) 779–781): for (U, V) uniform in the
+//             unit disc and W = U² + V², T = U·√(ν(W^(−2/ν) − 1)/W) is t_ν, any ν > 0. The disc
+//             point is drawn in polar form, W uniform on (0, 1] and the angle πv independent of it
+//             (the law of a uniform disc point), so no rejection is needed:
+//             T = cos(πv)·√(ν·expm1(−(2/ν) log W)). One sample per call.
 //  laplace    inverse cdf of the two exponential halves: z = ±(a − log(1 − u·c)), the side chosen
 //             with probability w⁻ by a second uniform; truncation sets a, c, w⁻ (exact, no
 //             rejection). One sample per call.
@@ -38,7 +40,7 @@ enum class sampler_kind : std::uint8_t { uniform, normal, student_t, laplace, em
 /// Everything a sampler needs, by value (host and device). Build with make_sampler_params.
 struct sampler_params {
   sampler_kind kind = sampler_kind::normal;
-  std::uint8_t rejects = 0;   ///< 1: some attempts are rejected (student_t, truncated normal)
+  std::uint8_t rejects = 0;   ///< 1: truncation by rejection (normal, student_t)
   double loc = 0;             ///< x = loc + scale·z (uniform: the middle)
   double scale = 1;           ///< (uniform: the half width)
   double nu = 1;              ///< student_t: degrees of freedom
@@ -76,8 +78,8 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE std::uint64_t mulhi64(std::uint64_t a, std::ui
 }  // namespace detail
 
 /// One call of the sampler of kind K: the raw candidates (before clipping and the rejection
-/// window) of samples per_call·j … per_call·j + per_call − 1, attempt a. A candidate rejected by
-/// the method itself (Bailey's W ≥ 1) is NaN. out1 is left unchanged when K gives one sample.
+/// window) of samples per_call·j … per_call·j + per_call − 1, attempt a. out1 is left unchanged
+/// when K gives one sample.
 template <sampler_kind K>
 EXMY_FORCEINLINE EXMY_HOST_DEVICE void sampler_call(const sampler_params& sp, std::uint64_t seed,
                                                     std::uint32_t stream, std::uint64_t j,
@@ -95,14 +97,13 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE void sampler_call(const sampler_params& sp, st
     out0 = sp.loc + sp.scale * (rho * c);
     out1 = sp.loc + sp.scale * (rho * s);
   } else if constexpr (K == sampler_kind::student_t) {
-    const double U = u_sym(w.v[0], w.v[1]);
-    const double V = u_sym(w.v[2], w.v[3]);
-    const double W = U * U + V * V;  // > 0: U is never 0
-    // W^(−2/ν) − 1 as expm1: no cancellation near the rim of the disc (W → 1).
+    const double W = u01_oc(w.v[0], w.v[1]);
+    double s, c;
+    elem::sincospi(u_sym(w.v[2], w.v[3]), s, c);  // cos(πv) ≠ 0: v is never ±1/2
+    // W^(−2/ν) − 1 as expm1: no cancellation near the rim of the disc (W → 1). Overflow to inf
+    // (only for ν < 0.21) gives ±inf, which a clip or truncation then handles.
     const double g = elem::expm1(sp.neg2_over_nu * elem::log(W));
-    const double t = U * elem::sqrt(sp.nu * g / W);
-    const double x = sp.loc + sp.scale * t;
-    out0 = W < 1.0 ? x : elem::detail::k_nan;
+    out0 = sp.loc + sp.scale * (c * elem::sqrt(sp.nu * g));
   } else if constexpr (K == sampler_kind::laplace) {
     const double u = u01_co(w.v[0], w.v[1]);
     const bool neg = u01_co(w.v[2], w.v[3]) < sp.lap_w_neg;

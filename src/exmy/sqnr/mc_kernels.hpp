@@ -47,19 +47,28 @@ struct mc_dot_sums {
 template <int L>
 struct mc_lane_sums {
   double e[L] = {}, ee[L] = {}, xe[L] = {}, xx[L] = {}, e4[L] = {}, x[L] = {};
+  double nc[L] = {}, eec[L] = {}, e4c[L] = {};  ///< clipping region (counts as exact doubles)
 };
 
-/// Adds the pair (x, q) to lane l.
+/// Adds the pair (x, q) to lane l; lo/hi are the grid's end points (minval, maxval).
 template <int L>
-EXMY_FORCEINLINE EXMY_HOST_DEVICE void mc_add(mc_lane_sums<L>& s, int l, double x, double q) {
+EXMY_FORCEINLINE EXMY_HOST_DEVICE void mc_add(mc_lane_sums<L>& s, int l, double x, double q,
+                                              double lo, double hi) {
   const double e = q - x;
   const double ee = e * e;
+  const double e4 = ee * ee;
+  // 1.0 beyond the grid's ends, else 0.0, as arithmetic (a select here is not if-converted and
+  // stops GCC vectorizing the loop). In range e is finite, so 0·e² never meets an infinity.
+  const double clip = static_cast<double>((x > hi) | (x < lo));
   s.e[l] += e;
   s.ee[l] += ee;
   s.xe[l] += x * e;
   s.xx[l] += x * x;
-  s.e4[l] += ee * ee;
+  s.e4[l] += e4;
   s.x[l] += x;
+  s.nc[l] += clip;
+  s.eec[l] += clip * ee;
+  s.e4c[l] += clip * e4;
 }
 
 /// Adds lane l of s to out (blocks fold lanes 0…7 in this order, starting from zero).
@@ -71,6 +80,9 @@ EXMY_FORCEINLINE EXMY_HOST_DEVICE void mc_fold_lane(mc_sums& out, const mc_lane_
   out.xx += s.xx[l];
   out.e4 += s.e4[l];
   out.x += s.x[l];
+  out.n_clip += static_cast<std::uint64_t>(s.nc[l]);
+  out.ee_clip += s.eec[l];
+  out.e4_clip += s.e4c[l];
 }
 
 /// The quantized value of sample i of a stream (stochastic rounding draws its word from the

@@ -157,6 +157,16 @@ mc_result monte_carlo_mse(const distribution& d, const quant_params& p, const mc
   // Fourth-moment standard error: Var(e²) = E[e⁴] − E[e²]², with the n/(n − 1) correction.
   const double var = std::max(0.0, s.e4 / n - r.mse * r.mse) * (n / std::max(n - 1.0, 1.0));
   r.se = std::sqrt(var / n);
+  // The split at the grid's end points (inner by difference: the clipping part is a small share
+  // wherever the split matters, so the subtraction loses nothing of note).
+  const auto se_of = [n](double sum_e2, double sum_e4) {
+    const double m = sum_e2 / n;
+    return std::sqrt(std::max(0.0, sum_e4 / n - m * m) * (n / std::max(n - 1.0, 1.0)) / n);
+  };
+  r.clip_mse = s.ee_clip / n;
+  r.clip_se = se_of(s.ee_clip, s.e4_clip);
+  r.inner_mse = (s.ee - s.ee_clip) / n;
+  r.inner_se = se_of(s.ee - s.ee_clip, s.e4 - s.e4_clip);
   // Batch means: the chunks, weighted by their sample counts.
   r.batches = chunks.size();
   r.batch_se = k_nan;
@@ -184,7 +194,7 @@ mc_result monte_carlo_mse(const distribution& d, const quant_params& p, const mc
     r.ci95_lo = r.mse - k_z975 * r.se;
     r.ci95_hi = r.mse + k_z975 * r.se;
   } else {
-    r.se = k_nan;
+    r.se = r.clip_se = k_nan;  // inner_se stays: in-range errors are bounded
     r.ci95_lo = r.ci95_hi = k_nan;
   }
   return r;

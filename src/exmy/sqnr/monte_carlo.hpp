@@ -61,6 +61,11 @@ struct mc_sums {
   double xx = 0;  ///< Σx²
   double e4 = 0;  ///< Σe⁴
   double x = 0;   ///< Σx
+  /// The part from samples beyond the grid's end points (x > maxval or x < minval), the
+  /// clipping region of analytic.hpp's decomposition: count, Σe², Σe⁴ there.
+  std::uint64_t n_clip = 0;
+  double ee_clip = 0;
+  double e4_clip = 0;
 };
 
 /// Adds b to a field by field: the fold used at every level, on the host and on the device.
@@ -72,6 +77,9 @@ EXMY_HOST_DEVICE inline void accumulate(mc_sums& a, const mc_sums& b) {
   a.xx += b.xx;
   a.e4 += b.e4;
   a.x += b.x;
+  a.n_clip += b.n_clip;
+  a.ee_clip += b.ee_clip;
+  a.e4_clip += b.e4_clip;
 }
 
 /// A Monte-Carlo estimate of the error moments of one (distribution, quantizer, rounding).
@@ -91,6 +99,13 @@ struct mc_result {
   bool ci_defined = false;
   std::string ci_reason;     ///< why the interval is undefined (empty when defined)
   double ci95_lo = 0, ci95_hi = 0;  ///< NaN when undefined
+  /// The MSE split like analytic.hpp's: clip_mse from samples beyond the grid's end points,
+  /// inner_mse = mse − clip_mse from the rest, each with its fourth-moment standard error. When the
+  /// clipping region is rare (n·P(clip) ≲ 30) but its errors are large, the sampling law of mse is
+  /// Poisson-skewed and its interval undercovers; inner_mse stays well-behaved (its errors are
+  /// bounded, so inner_se is defined even where the total interval is not).
+  double clip_mse = 0, clip_se = 0;
+  double inner_mse = 0, inner_se = 0;
   /// 10·log10(E[X²]/mse) in dB.
   double sqnr_db() const;
   /// −10·log10(mse), the paper's convention (reference-spec Q1).

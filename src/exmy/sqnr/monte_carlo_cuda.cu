@@ -59,7 +59,7 @@ __device__ double settle(const sampler_params& sp, std::uint64_t seed, std::uint
 template <sampler_kind K, rounding R>
 __global__ void block_sums_kernel(const mc_args a, std::uint64_t b0, std::uint64_t count,
                                   mc_sums* out) {
-  __shared__ double sh[6][k_threads * 2];
+  __shared__ double sh[9][k_threads * 2];
   const std::uint64_t gid = std::uint64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   const std::uint64_t blk = gid / k_threads_per_sample_block;
   const int t = static_cast<int>(gid % k_threads_per_sample_block);
@@ -79,8 +79,9 @@ __global__ void block_sums_kernel(const mc_args a, std::uint64_t b0, std::uint64
         x0 = settle<K>(a.sp, a.seed, a.stream, i, v0);
         x1 = settle<K>(a.sp, a.seed, a.stream, i + 1, v1);
       }
-      mc_add(s, 0, x0, mc_quantize<R>(x0, a.p, a.seed, a.stream, i));
-      if (i + 1 < end) mc_add(s, 1, x1, mc_quantize<R>(x1, a.p, a.seed, a.stream, i + 1));
+      const double lo = a.p.minval, hi = a.p.maxval;
+      mc_add(s, 0, x0, mc_quantize<R>(x0, a.p, a.seed, a.stream, i), lo, hi);
+      if (i + 1 < end) mc_add(s, 1, x1, mc_quantize<R>(x1, a.p, a.seed, a.stream, i + 1), lo, hi);
     }
   }
   for (int l = 0; l < 2; ++l) {
@@ -91,20 +92,28 @@ __global__ void block_sums_kernel(const mc_args a, std::uint64_t b0, std::uint64
     sh[3][k] = s.xx[l];
     sh[4][k] = s.e4[l];
     sh[5][k] = s.x[l];
+    sh[6][k] = s.nc[l];
+    sh[7][k] = s.eec[l];
+    sh[8][k] = s.e4c[l];
   }
   __syncthreads();
   if (t == 0 && blk < count) {
     const int base = 2 * static_cast<int>(threadIdx.x);  // lane 0 of this sample block
+    mc_lane_sums<mc_lanes> lanes;  // the block's lanes gathered, then folded as on the host
+    for (int l = 0; l < mc_lanes; ++l) {
+      lanes.e[l] = sh[0][base + l];
+      lanes.ee[l] = sh[1][base + l];
+      lanes.xe[l] = sh[2][base + l];
+      lanes.xx[l] = sh[3][base + l];
+      lanes.e4[l] = sh[4][base + l];
+      lanes.x[l] = sh[5][base + l];
+      lanes.nc[l] = sh[6][base + l];
+      lanes.eec[l] = sh[7][base + l];
+      lanes.e4c[l] = sh[8][base + l];
+    }
     mc_sums r;
     r.n = end - start;
-    for (int l = 0; l < mc_lanes; ++l) {
-      r.e += sh[0][base + l];
-      r.ee += sh[1][base + l];
-      r.xe += sh[2][base + l];
-      r.xx += sh[3][base + l];
-      r.e4 += sh[4][base + l];
-      r.x += sh[5][base + l];
-    }
+    for (int l = 0; l < mc_lanes; ++l) mc_fold_lane(r, lanes, l);
     out[blk] = r;
   }
 }
