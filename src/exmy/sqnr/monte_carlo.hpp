@@ -7,7 +7,8 @@
 //
 // One fused pass per block of mc_block_len samples: draw (sampler.hpp, sample i a pure function of
 // (seed, i)) → quantize with the scalar rule (round.hpp, double) → accumulate Σ(q−x), Σ(q−x)²,
-// Σx(q−x), Σx², Σ(q−x)⁴, Σx in 8 fixed lanes (sample i of a block in lane i mod 8). Lanes are
+// Σx(q−x), Σx², Σ(q−x)⁴, Σx, and the count, Σ(q−x)², Σ(q−x)⁴ of the samples beyond the grid's
+// end points, in 8 fixed lanes (sample i of a block in lane i mod 8). Lanes are
 // folded 0…7, blocks folded in order into at most mc_max_batches chunks (a function of n only),
 // chunks folded in order: the sums are bit-identical for any thread count, SIMD width and on the
 // GPU (monte_carlo_cuda.cu). No sample array is materialised.
