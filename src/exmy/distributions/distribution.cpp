@@ -57,8 +57,9 @@ distribution::distribution(law_type law, bounds b) : law_(std::move(law)), bound
     std::string what = "this distribution";
     if (auto* t = std::get_if<student_t_law>(&law_))
       what = "student_t with nu=" + detail::number_text(t->nu());
-    throw error(what + " has an infinite second moment: clip or truncate it on both sides (e.g. "
-                       "clip=100 or trunc=100)");
+    throw error(what +
+                " has an infinite second moment: clip or truncate it on both sides (e.g. "
+                "clip=100 or trunc=100)");
   }
   if (b.kind == bound_kind::clip) {
     // Masses of the law outside (lo, hi), integrated from the far side (complements in tails).
@@ -73,7 +74,9 @@ distribution::distribution(law_type law, bounds b) : law_(std::move(law)), bound
   }
 }
 
-distribution uniform(double lo, double hi, bounds b) { return distribution(uniform_law{lo, hi}, b); }
+distribution uniform(double lo, double hi, bounds b) {
+  return distribution(uniform_law{lo, hi}, b);
+}
 distribution normal(double mu, double sigma, bounds b) {
   return distribution(normal_law{mu, sigma}, b);
 }
@@ -88,8 +91,8 @@ distribution empirical(std::vector<double> sample, bounds b) {
 
 interval_terms integrate(const distribution& d, double a, double b, double u) {
   if (std::isnan(a) || std::isnan(b) || std::isnan(u))
-    throw error("integrate: NaN argument (a=" + detail::number_text(a) + ", b=" +
-                detail::number_text(b) + ", u=" + detail::number_text(u) + ")");
+    throw error("integrate: NaN argument (a=" + detail::number_text(a) +
+                ", b=" + detail::number_text(b) + ", u=" + detail::number_text(u) + ")");
   a = std::fmax(a, d.lo());
   b = std::fmin(b, d.hi());
   if (!(a < b)) return {};

@@ -20,7 +20,11 @@
 // Clipping (X = clip(Y, lo, hi), reference-spec §2): density of Y on (lo, hi) plus the two point
 // masses. Truncation: density of Y on [lo, hi] divided by P(lo ≤ Y ≤ hi), no masses.
 // A law without a finite second moment (Student-t nu ≤ 2, generic with finite_variance = false)
-// must be bounded on both sides, or construction throws exmy::error.
+// must be bounded on both sides, or construction throws exmy::error. Empirical laws (finite
+// samples) use half-open cells [a, b) and the support [min, next double above max), so a grid
+// partition counts every sample point exactly once.
+// Accuracy (tests/test_distributions.cpp): ≤ 1e-9 relative against adaptive quadrature over the
+// whole parameter grid (tails included), ≤ 1e-12 on 12/16-bit cells, cdf/ccdf down to 1e-300.
 #pragma once
 
 #include <cmath>
@@ -57,8 +61,8 @@ bounds truncated(double lo, double hi);
 /// One immutable distribution: a law plus its bounds, with the masses and normalisation cached.
 class distribution {
  public:
-  using law_type = std::variant<uniform_law, normal_law, student_t_law, laplace_law, generic_law,
-                                empirical_law>;
+  using law_type =
+      std::variant<uniform_law, normal_law, student_t_law, laplace_law, generic_law, empirical_law>;
 
   /// Validates the law and the bounds (lo < hi, intersecting the law's support, a finite second
   /// moment) and computes the clip masses or the truncation constant. Throws exmy::error.

@@ -78,8 +78,7 @@ struct spec_parser {
       const bool sym = has(k), lo = has(k + "_lo"), hi = has(k + "_hi");
       if (!(sym || lo || hi)) continue;
       if (b.kind != bound_kind::none) fail("cannot both clip and truncate");
-      if (sym && (lo || hi))
-        fail("'" + tokens.at(k) + "' together with " + k + "_lo/" + k + "_hi");
+      if (sym && (lo || hi)) fail("'" + tokens.at(k) + "' together with " + k + "_lo/" + k + "_hi");
       b.kind = k == "clip" ? bound_kind::clip : bound_kind::trunc;
       if (sym) {
         positive(k);

@@ -52,8 +52,8 @@ double value(dd x) { return x.hi + x.lo; }
 }  // namespace
 
 struct empirical_data {
-  std::vector<double> x;          // sorted
-  std::vector<dd> s1, s2;         // Σx, Σx² over x[0 .. k·block)
+  std::vector<double> x;   // sorted
+  std::vector<dd> s1, s2;  // Σx, Σx² over x[0 .. k·block)
 };
 
 namespace {

@@ -1,9 +1,11 @@
-// exmy/distributions/interval_terms.hpp — the five interval functionals every distribution provides.
+// exmy/distributions/interval_terms.hpp — the five interval functionals every distribution
+// provides.
 //
 // For an interval [a, b] and a reconstruction point u, the analytic SQNR engine needs the integrals
-// of the continuous part of a law (reference-spec §2–§3): ∫p, ∫x p, ∫x² p, the squared rounding error
-// ∫(x−u)² p and the signed cross term ∫x(u−x) p. They are returned together because every evaluation
-// route (closed form, Gauss–Legendre, prefix sums) produces them from the same intermediate values.
+// of the continuous part of a law (reference-spec §2–§3): ∫p, ∫x p, ∫x² p, the squared rounding
+// error ∫(x−u)² p and the signed cross term ∫x(u−x) p. They are returned together because every
+// evaluation route (closed form, Gauss–Legendre, prefix sums) produces them from the same
+// intermediate values.
 #pragma once
 
 namespace exmy {
@@ -41,8 +43,7 @@ namespace detail {
 /// the location never enters a cancellation: ∫(x−u)²p = s²(Z2 − 2wZ1 + w²P) and
 /// ∫x(u−x)p = s·mu·(wP − Z1) + s²(wZ1 − Z2). Products are ordered so that a huge w only overflows
 /// when the true result does.
-inline interval_terms from_standard(double P, double Z1, double Z2, double mu, double s,
-                                    double u) {
+inline interval_terms from_standard(double P, double Z1, double Z2, double mu, double s, double u) {
   interval_terms r;
   r.p0 = P;
   if (P == 0 && Z1 == 0 && Z2 == 0) return r;

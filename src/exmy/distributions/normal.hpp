@@ -19,7 +19,9 @@ double pdf(const normal_law& n, double x);
 double cdf(const normal_law& n, double x);
 /// 1 − Φ, computed directly (erfc) so the upper tail keeps full relative accuracy.
 double ccdf(const normal_law& n, double x);
-/// The five interval functionals over [a, b] (a ≤ b, infinite ends allowed).
+/// The five interval functionals over [a, b] (a ≤ b, infinite ends allowed): Gauss–Legendre on
+/// narrow cells, the closed forms of reference-spec §2 near the centre, and beyond |z| = 5 tail
+/// moments from Laplace's continued fraction (no cancellation between the closed-form terms).
 interval_terms integrate(const normal_law& n, double a, double b, double u);
 double mean(const normal_law& n);
 double second_moment(const normal_law& n);

@@ -9,9 +9,14 @@
 // y = 1 − x through the complement), and the finite-interval integral is formed from whichever of
 // the tail or inner fractions is the smaller, so no difference of numbers near 1 appears. The
 // reference's ∫t p is 0/0 at nu = 1; it is rewritten as c·(nu/2)·v_a^r·D·expm1(rD)/(rD) with
-// r = (1−nu)/2, v = 1 + t²/nu and D = log(v_b/v_a) formed by log1p, exact through nu = 1.
+// r = (1−nu)/2, v = 1 + t²/nu and D = log(v_b/v_a) formed by log1p, exact through nu = 1
+// (v_b^r·D·expm1(−rD)/(−rD) when v_b^r is the larger).
 // For nu ≤ 2 the second-moment beta has b ≤ 0 (Boost needs b > 0), so finite intervals are
 // integrated by composite Gauss–Legendre panels placed against the pdf's poles at ±i√nu.
+// Narrow cells use one panel for every nu. Where the closed forms would cancel (large nu, u far
+// out: the normal-like regime) panels are marched outward until the tail is negligible; where
+// P underflows while ∫(t−w)²p does not (|z| up to 1e300), panels and the exact power-law tail
+// c·nu^((nu+1)/2)|z|^−(nu+1) beyond |z| = 1e8·max(nu, 1) take over.
 #include "exmy/distributions/student_t.hpp"
 
 #include <boost/math/special_functions/beta.hpp>
@@ -96,33 +101,34 @@ double std_first(const student_t_law& t, double za, double zb) {
     const double gb = std::isfinite(zb) ? std::exp(r * log1p_sq(zb * s)) : 0.0;
     return cv * (ga - gb);
   }
+  // Factor out the larger of v_a^r and v_b^r (the smaller may underflow for large nu).
   const double D = log_ratio(za * s, zb * s);
-  const double va_r = std::exp(r * log1p_sq(za * s));
-  return c * (0.5 * nu) * va_r * D * expm1_over(r * D);
+  if (r * D <= 0) return c * (0.5 * nu) * std::exp(r * log1p_sq(za * s)) * D * expm1_over(r * D);
+  return c * (0.5 * nu) * std::exp(r * log1p_sq(zb * s)) * D * expm1_over(-r * D);
 }
 
-// Node counts for a z-panel [za, zb] (measured against long double: tests). q = h·max G, where
-// G = (nu+1)|z|/(nu+z²) + √((nu+1)/(nu+z²)) bounds |(log p)'| plus √|(log p)''| (it tends to
-// the normal's |z| + 1 as nu → ∞); S = ρ + 1/ρ of the Bernstein ellipse through the poles ±i√nu.
-// 10 nodes: q ≤ 1, ρ ≥ 6; 20 nodes: q ≤ 2.5, ρ ≥ 3 (each ≤ 5e-14 relative).
+// G(z) = (nu+1)|z|/(nu+z²) + √((nu+1)/(nu+z²)): a bound on |(log p)'| + √|(log p)''|, the
+// inverse of the length on which the density changes (→ |z| + 1 for the normal as nu → ∞).
+double rate(double nu, double z) {
+  const double az = std::fabs(z);
+  if (az > 1e100) return (nu + 1 + std::sqrt(nu + 1)) / az;
+  const double d = nu + z * z;
+  return (nu + 1) * az / d + std::sqrt((nu + 1) / d);
+}
+double panel_rate(const student_t_law& t, double z) { return rate(t.nu(), z); }
+
+// Node count for a z-panel [za, zb]: q = h·max G and S = ρ + 1/ρ of the Bernstein ellipse
+// through the poles ±i√nu. max G over the panel is bounded by its two terms' separate maxima:
+// (nu+1)|z|/(nu+z²) peaks at |z| = √nu, √((nu+1)/(nu+z²)) at the smallest |z|.
 int panel_nodes(const student_t_law& t, double za, double zb) {
   const double nu = t.nu();
   const double h = 0.5 * zb - 0.5 * za;
-  const auto G = [nu](double z) {
-    const double az = std::fabs(z);
-    if (az > 1e100) return (nu + 1 + std::sqrt(nu + 1)) / az;
-    const double d = nu + z * z;
-    return (nu + 1) * az / d + std::sqrt((nu + 1) / d);
-  };
-  double g = std::fmax(G(za), G(zb));
-  const double rt = std::sqrt(nu);
-  for (double p : {-rt, 0.0, rt})
-    if (p > za && p < zb) g = std::fmax(g, G(p));
-  const double q = h * g;
+  const double lo = za > 0 ? za : zb < 0 ? -zb : 0.0, hi = std::fmax(std::fabs(za), std::fabs(zb));
+  if (hi > 1e100) return detail::nodes_for(h * rate(nu, lo), INFINITY);
+  const double rt = std::sqrt(nu), m = std::fmin(std::fmax(rt, lo), hi);
+  const double q = h * ((nu + 1) * m / (nu + m * m) + std::sqrt((nu + 1) / (nu + lo * lo)));
   if (q > 2.5) return 0;
-  const double S = (std::hypot(za, rt) + std::hypot(zb, rt)) / h;
-  if (q <= 1 && S >= 6 + 1.0 / 6) return 10;
-  return S >= 3 + 1.0 / 3 ? 20 : 0;
+  return detail::nodes_for(q, (std::sqrt(za * za + nu) + std::sqrt(zb * zb + nu)) / h);
 }
 
 }  // namespace
@@ -146,8 +152,8 @@ student_t_law::student_t_law(double nu, double scale, double mu) : nu_(nu), scal
   k_.log_ab_second = 0;
   if (nu > 2) {
     const double a2 = 0.5 * (nu - 2);
-    k_.log_ab_second = std::log(boost::math::tgamma_delta_ratio(a2 + 1, 0.5)) + log_sqrt_pi -
-                       std::log(2.0);
+    k_.log_ab_second =
+        std::log(boost::math::tgamma_delta_ratio(a2 + 1, 0.5)) + log_sqrt_pi - std::log(2.0);
   }
 }
 
@@ -168,25 +174,60 @@ double ccdf(const student_t_law& t, double x) {
   return q > 0 ? 0.5 * tail_fraction(s, q) : 1 - 0.5 * tail_fraction(s, -q);
 }
 
-interval_terms integrate(const student_t_law& t, double a, double b, double u) {
-  if (!(a < b)) return {};
-  const double mu = t.mu(), sc = t.scale(), nu = t.nu();
-  const double za = (a - mu) / sc, zb = (b - mu) / sc;
-  const bool finite = std::isfinite(za) && std::isfinite(zb);
-  const auto lp = [&](double x) { return log_pdf(t, x); };
-  const auto panel = [&](double pa, double pb) {
-    return panel_nodes(t, (pa - mu) / sc, (pb - mu) / sc);
-  };
+namespace {
+
+// True where the tail beyond z (standardized) is below ~1e-300: there P and ∫t p underflow
+// while ∫(t − w)²p need not (cells up to 1e300), so the closed forms cannot be combined.
+bool underflows(const student_t_law& t, double z) {
+  const double lp = std::log(t.k().c) - t.k().half_nu1 * log1p_sq(z * t.k().inv_sqrt_nu);
+  return lp + std::log1p(std::fabs(z)) < -690;
+}
+
+// True when the closed form over a one-sided interval starting at z ≥ 0 (nearer end), with
+// w = (u − mu)/scale on that side, would cancel by more than ~1e3: its terms are ~max(w², z²)·P
+// while the result is ~max((w − z)², ℓ²)·P, ℓ = 1/G(z) the decay length (large nu only: for
+// nu ≲ 30, ℓ ~ z/(nu+1) and the factor stays below (nu+1)²).
+bool cancels(const student_t_law& t, double z, double w) {
+  const double l = 1 / rate(t.nu(), z);
+  const double big = std::fmax(w * w, z * z), small = std::fmax((w - z) * (w - z), l * l);
+  return big > 1e3 * small;
+}
+
+// Beyond |z| = Z the density is the power law c·nu^((nu+1)/2)·|z|^−(nu+1) to relative
+// (nu+1)nu/(2Z²) < 1e-16.
+double power_law_start(double nu) { return 1e8 * std::fmax(nu, 1.0); }
+
+// ∫ over the far tail |z| ≥ A (side = +1: [A, ∞), −1: (−∞, −A]) of the power law, in log space
+// with every term scaled by A^(2−nu) so that u² never meets an underflowed probability (nu > 2):
+// E_k = ∫ |z|^k p = C·A^(k−nu)/(nu−k), and ∫(z−w)²p = C·A^(2−nu)[1/(nu−2) − 2ρ/(nu−1) + ρ²/nu]
+// with ρ = side·w/A (likewise the signed term).
+interval_terms power_tail(const student_t_law& t, double A, double side, double u) {
+  const double nu = t.nu(), s = t.scale(), mu = t.mu();
+  const double logC = std::log(t.k().c) + t.k().half_nu1 * std::log(nu);
+  const double lA = std::log(A);
+  const double e0 = std::exp(logC - nu * lA) / nu;
+  const double e1 = std::exp(logC + (1 - nu) * lA) / (nu - 1);
+  const double e2 = std::exp(logC + (2 - nu) * lA) / (nu - 2);
+  const double c2 = std::exp(logC + (2 - nu) * lA), c1 = std::exp(logC + (1 - nu) * lA);
+  const double rho = side * ((u - mu) / s) / A;
   interval_terms r;
-  if (finite && detail::gl_try(lp, panel, a, b, u, r)) return r;
-  if (finite && nu <= 2) {
-    detail::gl_composite(lp, panel, mu, sc, a, b, u, r);
-    return r;
-  }
+  r.p0 = e0;
+  r.p1 = mu * e0 + s * side * e1;
+  r.p2 = mu * mu * e0 + 2 * mu * s * side * e1 + s * s * e2;
+  r.sq_err = s * s * c2 * (1 / (nu - 2) - rho * (2 / (nu - 1) - rho / nu));
+  r.signed_err =
+      s * s * c2 * (rho / (nu - 1) - 1 / (nu - 2)) + s * mu * c1 * side * (rho / nu - 1 / (nu - 1));
+  return r;
+}
+
+// Closed forms over [za, zb] (file comment), nu > 2 unless an end is infinite.
+interval_terms closed_form(const student_t_law& t, double za, double zb, double u) {
+  const double mu = t.mu(), sc = t.scale(), nu = t.nu();
   const beta_split sp{0.5 * nu, 0.5, t.k().log_ab_prob};
   const double P = std_prob(t, sp, za, zb);
   const double Z1 = std_first(t, za, zb);
   if (nu <= 2) {  // an infinite interval: the second moment diverges
+    interval_terms r;
     r.p0 = P;
     r.p1 = mu * P + sc * Z1;
     r.p2 = r.sq_err = INFINITY;
@@ -204,6 +245,56 @@ interval_terms integrate(const student_t_law& t, double a, double b, double u) {
   else
     frac = inner_fraction(s2, -za * rs) + inner_fraction(s2, zb * rs);
   return detail::from_standard(P, Z1, K * frac, mu, sc, u);
+}
+
+}  // namespace
+
+interval_terms integrate(const student_t_law& t, double a, double b, double u) {
+  if (!(a < b)) return {};
+  const double mu = t.mu(), sc = t.scale(), nu = t.nu();
+  const double za = (a - mu) / sc, zb = (b - mu) / sc;
+  const double kq = t.k().inv_sqrt_nu / sc, lc = t.k().log_c_scaled, e = t.k().half_nu1;
+  const auto lp = [&](double x) { return lc - e * log1p_sq((x - mu) * kq); };
+  const auto panel = [&](double pa, double pb) {
+    return panel_nodes(t, (pa - mu) / sc, (pb - mu) / sc);
+  };
+  interval_terms r;
+  // 1. Finite: one Gauss–Legendre panel if narrow; panels throughout when nu ≤ 2 or in the far
+  //    tail where the closed forms underflow; closed forms otherwise.
+  if (std::isfinite(za) && std::isfinite(zb)) {
+    if (detail::gl_try(lp, panel, a, b, u, r)) return r;
+    const double near = za > 0 ? za : zb < 0 ? zb : 0.0;
+    if (nu <= 2 || underflows(t, near)) {
+      detail::gl_composite(lp, panel, mu, sc, a, b, u, r);
+      return r;
+    }
+    if (near != 0 && cancels(t, std::fabs(near), (near > 0 ? 1 : -1) * (u - mu) / sc)) {
+      const double from = near > 0 ? a : b, to = near > 0 ? b : a;
+      detail::gl_march(lp, panel, from, to, u, sc / panel_rate(t, std::fabs(near)), r);
+      return r;
+    }
+    return closed_form(t, za, zb, u);
+  }
+  // 2. A far tail to infinity (nu > 2): panels up to the power-law zone, the power law beyond.
+  const double side = za > 0 ? 1.0 : zb < 0 ? -1.0 : 0.0;
+  const double end = side > 0 ? za : -zb;
+  if (side != 0 && nu > 2 && cancels(t, end, (u - mu) / sc)) {
+    const double from = side > 0 ? a : b, to = side > 0 ? b : a;
+    detail::gl_march(lp, panel, from, to, u, sc / panel_rate(t, end), r);
+    return r;
+  }
+  if (side != 0 && nu > 2 && underflows(t, end)) {
+    const double Z = power_law_start(nu);
+    if (end >= Z) return power_tail(t, end, side, u);
+    const double xz = mu + side * Z * sc;
+    if (side > 0)
+      detail::gl_composite(lp, panel, mu, sc, a, xz, u, r);
+    else
+      detail::gl_composite(lp, panel, mu, sc, xz, b, u, r);
+    r += power_tail(t, Z, side, u);
+    return r;
+  }
+  return closed_form(t, za, zb, u);
 }
 
 double mean(const student_t_law& t) { return t.nu() > 1 ? t.mu() : NAN; }

@@ -49,14 +49,16 @@ interval_terms integrate(const uniform_law& d, double a, double b, double u) {
   r.p1 = dens * w * (0.5 * a + 0.5 * b);
   r.p2 = dens * cube_diff(a, b, w) / 3;
   r.sq_err = dens * cube_diff(A, B, w) / 3;
-  // x(u − x) = −(x − u)² − u(x − u); ∫(x − u) = w(A + B)/2.
-  r.signed_err = -r.sq_err - u * (dens * w * (0.5 * A + 0.5 * B));
+  // ∫x(u − x): near u as −∫(x − u)² − u∫(x − u) (∫(x − u) = w(A + B)/2), which keeps narrow
+  // cells exact; for u farther from the cell than 0 as u∫x − ∫x², which keeps far u exact.
+  if (std::fmax(std::fabs(A), std::fabs(B)) <= std::fmax(std::fabs(a), std::fabs(b)))
+    r.signed_err = -r.sq_err - u * (dens * w * (0.5 * A + 0.5 * B));
+  else
+    r.signed_err = u * r.p1 - r.p2;
   return r;
 }
 
 double mean(const uniform_law& d) { return 0.5 * d.lo + 0.5 * d.hi; }
-double second_moment(const uniform_law& d) {
-  return (d.lo * d.lo + d.lo * d.hi + d.hi * d.hi) / 3;
-}
+double second_moment(const uniform_law& d) { return (d.lo * d.lo + d.lo * d.hi + d.hi * d.hi) / 3; }
 
 }  // namespace exmy
