@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
     if (output != "table" && output != "csv" && output != "json")
       throw exmy::error("--output '" + output + "': expected table, csv or json");
     if (bits < 3 || bits > 16) throw exmy::error("--bits " + std::to_string(bits) + " outside 3…16");
+    if (threads < 0) throw exmy::error("--threads " + std::to_string(threads) + ": expected N ≥ 0");
     const exmy::range_method method = exmy::parse_range_method(range);
     const exmy::rounding mode = exmy::parse_rounding(round_mode);
     if (method_name != "analytic" && method_name != "mc" && method_name != "both")

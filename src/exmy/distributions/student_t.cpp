@@ -42,13 +42,13 @@ double log1p_sq(double q) {
 // log((1 + qb²)/(1 + qa²)) without cancellation when qa ≈ qb.
 double log_ratio(double qa, double qb) {
   const double ma = std::fabs(qa), mb = std::fabs(qb);
+  // Far apart (|qa| and |qb| differ by more than a factor 2, e.g. qb = 0): the plain difference
+  // does not cancel, while the ratio form would round (qb² − qa²)/(1 + qa²) to −1 → log1p = −inf.
+  if (!(ma > 0.5 * mb && mb > 0.5 * ma)) return log1p_sq(qb) - log1p_sq(qa);
   const double m = std::fmax(ma, mb);
   if (m < 1e100) return std::log1p((qb - qa) * (qb + qa) / (1 + qa * qa));
-  if (ma > 0.5 * mb && mb > 0.5 * ma) {
-    const double A = qa / m, B = qb / m;
-    return std::log1p((B - A) * (B + A) / (1 / m / m + A * A));
-  }
-  return log1p_sq(qb) - log1p_sq(qa);  // they differ by more than log 4: no cancellation
+  const double A = qa / m, B = qb / m;
+  return std::log1p((B - A) * (B + A) / (1 / m / m + A * A));
 }
 
 // expm1(x)/x, 1 at 0.

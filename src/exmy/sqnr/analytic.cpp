@@ -54,11 +54,19 @@ error_moments analytic_moments(const law_view& law, const std::vector<cell>& cel
     const double a = std::max(it->lo, law.lo), b = std::min(it->hi, law.hi);
     if (!(b > a)) continue;
     if (r == rounding::stochastic && it->value != it->value2) {
-      // E[(Q−x)²|x] = (x−g0)(g1−x) = (w/2)² − (x−c)²; SR is unbiased: E[Q−x|x] = 0.
-      const double g0 = it->value, g1 = it->value2, c = g0 + 0.5 * (g1 - g0);
-      const interval_terms t = law.terms(a, b, c);
-      const double half = 0.5 * (g1 - g0);
-      const double sq = std::max(0.0, half * half * t.p0 - t.sq_err);
+      // E[(Q−x)²|x] = (x−g0)(g1−x); SR is unbiased: E[Q−x|x] = 0. Each half of the cell is
+      // written around its own end g: (x−g0)(g1−x) = w·|x−g| − (x−g)², where w·|x−g| ≥ 2(x−g)²,
+      // so nothing cancels even when the law sits at one end of a huge cell (the form
+      // (w/2)² − (x−c)² loses all digits there). ∫(x−g)p = −(∫x(g−x)p + ∫(x−g)²p)/g, or ∫x p
+      // at g = 0: no difference of large terms either (|x| ≤ 2|g| next to a grid point g ≠ 0).
+      const double g0 = it->value, g1 = it->value2, w = g1 - g0, c = g0 + 0.5 * w;
+      auto half = [&](double lo, double hi, double g) {
+        if (!(hi > lo)) return 0.0;
+        const interval_terms t = law.terms(lo, hi, g);
+        const double dev = g == 0 ? t.p1 : -(t.signed_err + t.sq_err) / g;  // ∫(x−g)p
+        return std::max(0.0, w * std::fabs(dev) - t.sq_err);
+      };
+      const double sq = half(a, std::min(b, c), g0) + half(std::max(a, c), b, g1);
       m.mse += sq;
       add_part(m, it->region, sq);
       continue;
