@@ -303,3 +303,31 @@ TEST_CASE("quantize_error counts on a crafted input") {
   CHECK(sf.nan_count == 2);
   CHECK(sf.inf_count == 2);
 }
+
+TEST_CASE("outputs beyond 16 MiB (non-temporal stores) equal the scalar rule, any alignment") {
+  // quantize_cpu.cpp streams out-of-place float32 outputs of ≥ 16 MiB (peeling up to 7 elements
+  // to reach 32-byte alignment): the values must not change, whatever the alignment.
+  const std::size_t n = (std::size_t{17} << 20) / sizeof(float) + 5;
+  for (const char* fmt : {"e4m3", "int8", "e2m5"}) {
+    const quant_params p = make_params(parse_format(fmt), 5.746844291687012);
+    const quant_params nat = native_of(p);
+    const std::vector<float> data = make_data<float>(n, 5.75, 99);
+    aligned_buf<float> out(n + 8);
+    for (std::size_t shift : {std::size_t{0}, std::size_t{3}, std::size_t{7}})
+      for (rounding r : {rounding::rne, rounding::rtz})
+        for (scale_mode sm : {scale_mode::exact, scale_mode::hardware}) {
+          quantize_options opt;
+          opt.mode = r;
+          opt.scale = sm;
+          opt.threads = 2;
+          float* dst = out.base + shift;  // base is 64-byte aligned
+          quantize(data.data(), dst, n, p, opt);
+          long bad = 0;
+          for (std::size_t i = 0; i < n; ++i) bad += !same_bits(dst[i], expected(data[i], p, nat, opt, i));
+          CAPTURE(fmt);
+          CAPTURE(shift);
+          CAPTURE(to_string(r));
+          CHECK(bad == 0);
+        }
+  }
+}

@@ -10,6 +10,8 @@
 
 namespace exmy {
 
+struct fast_params;
+
 template <class T>
 struct kernel_args {
   const T* in;
@@ -21,6 +23,12 @@ struct kernel_args {
   scale_mode scale;
   std::uint64_t seed;
   std::uint64_t index0;
+  /// float32 data: the fast-path constants (round_fast.hpp), built once per call by the driver
+  /// (its output table would cost as much as a block); null: built by the kernel.
+  const fast_params* fast = nullptr;
+  /// Out-of-place float32 output far larger than the caches: non-temporal stores (no
+  /// read-for-ownership of the output lines, 8 instead of 12 bytes of DRAM traffic per element).
+  bool stream = false;
 };
 
 #define EXMY_DECLARE_KERNELS(NS)                                        \

@@ -19,6 +19,7 @@
 #endif
 
 #include "exmy/quantize/kernels.hpp"
+#include "exmy/quantize/round_fast.hpp"
 #include "exmy/random/philox.hpp"
 
 namespace exmy {
@@ -133,8 +134,13 @@ void quantize_impl(const T* in, T* out, std::size_t n, const quant_params& p,
   check_call(in, out, n, p);
   if (n == 0) return;
   const quant_params nat = native_of(p);
+  std::vector<float> table;
+  const fast_params fast = make_fast_params(opt.scale == scale_mode::hardware ? nat : p, &table);
   const std::size_t chunks = (n + k_chunk - 1) / k_chunk;
   const int threads = static_cast<int>(std::min<std::size_t>(thread_count(opt), chunks));
+  // Non-temporal stores once the output is well beyond the last-level cache share of a core
+  // (glibc's memcpy makes the same switch); results are the same either way.
+  const bool stream = in != out && n * sizeof(T) >= (std::size_t{16} << 20);
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     fp_mode_guard guard;
@@ -143,7 +149,7 @@ void quantize_impl(const T* in, T* out, std::size_t n, const quant_params& p,
       const std::size_t b = static_cast<std::size_t>(c) * k_chunk;
       const std::size_t len = std::min(k_chunk, n - b);
       const kernel_args<T> a{in + b, out + b, len, &p, &nat, opt.mode, opt.scale, opt.seed,
-                             opt.offset + b};
+                             opt.offset + b, &fast, stream};
       run_kernel<T>(a);
     }
   }
@@ -156,6 +162,8 @@ error_stats stats_impl(const T* in, std::size_t n, const quant_params& p,
   error_stats r;
   if (n == 0) return r;
   const quant_params nat = native_of(p);
+  std::vector<float> table;
+  const fast_params fast = make_fast_params(opt.scale == scale_mode::hardware ? nat : p, &table);
   const std::size_t blocks = (n + k_stats_block - 1) / k_stats_block;
   std::vector<stats_lanes> part(blocks);
   const int threads = static_cast<int>(std::min<std::size_t>(thread_count(opt), blocks));
@@ -167,7 +175,7 @@ error_stats stats_impl(const T* in, std::size_t n, const quant_params& p,
       const std::size_t b = static_cast<std::size_t>(c) * k_stats_block;
       const std::size_t len = std::min(k_stats_block, n - b);
       const kernel_args<T> a{in + b, nullptr, len, &p, &nat, opt.mode, opt.scale, opt.seed,
-                             opt.offset + b};
+                             opt.offset + b, &fast};
       run_stats(a, part[static_cast<std::size_t>(c)]);
     }
   }

@@ -23,6 +23,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "exmy/quantize/round.hpp"
 
@@ -41,10 +42,30 @@ struct fast_params {
   float mid_tol = 0;       ///< relative tolerance of the product's rounding test (see header)
   std::uint32_t zero_sign_mask = 0;  ///< 0x80000000 when −0 is representable
   std::uint32_t nonsat = 0;          ///< 1 when overflow is not saturating
+  /// Output table (quantize_fast_table): table[n] = RN(n·s) for unit-frame significands
+  /// n = 0 … table_max; null when the formats's table would be too large or its outputs could
+  /// leave the normal float range (then quantize_fast forms the product instead).
+  const float* table = nullptr;
+  int table_max = 0;
+  float out_max_pos = 0, out_max_neg = 0;  ///< RN(largest magnitude · s) on each side
 };
 
-/// Builds fast_params for data-frame scale of p (hardware mode: pass native_of(p)).
-inline fast_params make_fast_params(const quant_params& p) {
+namespace detail {
+/// RN_float(n·alpha·2^e) exactly as quantize_value<float> forms it: n·alpha = hi + lo, rounded to
+/// odd in double (sticky bit from lo), scaled by 2^e, then rounded once to float.
+inline float product_to_float(double n, double alpha, int e) {
+  const double hi = n * alpha;
+  const double lo = __builtin_fma(n, alpha, -hi);
+  std::uint64_t hb = bits_of(hi);
+  if (lo != 0.0 && (hb & 1u) == 0) hb += lo > 0.0 ? 1 : ~std::uint64_t{0};
+  return static_cast<float>(from_bits(hb) * pow2(e));
+}
+}  // namespace detail
+
+/// Builds fast_params for data-frame scale of p (hardware mode: pass native_of(p)). With `table`,
+/// also the output table of quantize_fast_table when the format allows it (≤ 4096 significands,
+/// every non-zero output a normal float); `table` must outlive the returned value.
+inline fast_params make_fast_params(const quant_params& p, std::vector<float>* table = nullptr) {
   fast_params f;
   // The unit frame (steps down to 2^(emin−M), values up to 2^(emax+1)) must be well inside the
   // float normal range, and every significand exact in float.
@@ -77,6 +98,22 @@ inline fast_params make_fast_params(const quant_params& p) {
   f.mid_tol = static_cast<float>(detail::pow2(qbits - 44));
   f.zero_sign_mask = p.neg_zero ? 0x80000000u : 0u;
   f.nonsat = p.on_overflow == overflow_result::saturate ? 0u : 1u;
+  // The table path: r = table[n]·2^qe equals RN(n·s·2^qe) because scaling by a power of two
+  // commutes with rounding while both are normal floats: the smallest non-zero output (one step
+  // of the lowest binade) must be ≥ 2^−125 and the largest < 2^127.
+  const double big_n = p.max_pos_n > p.max_neg_n ? p.max_pos_n : p.max_neg_n;
+  const double min_step = p.scale * detail::pow2(p.is_float ? p.emin - p.man_bits : 0);
+  if (table != nullptr && tmax <= 4096.0 && min_step >= 0x1p-125 &&
+      big_n * mq * p.scale < 0x1p127) {
+    const int nmax = static_cast<int>(tmax);
+    table->resize(static_cast<std::size_t>(nmax) + 1);
+    for (int n = 0; n <= nmax; ++n)
+      (*table)[static_cast<std::size_t>(n)] = detail::product_to_float(n, p.alpha, p.scale_exp);
+    f.table = table->data();
+    f.table_max = nmax;
+    f.out_max_pos = detail::product_to_float(p.max_pos_n, p.alpha, p.scale_exp + p.max_q);
+    f.out_max_neg = detail::product_to_float(p.max_neg_n, p.alpha, p.scale_exp + p.max_q);
+  }
   return f;
 }
 
@@ -139,6 +176,44 @@ EXMY_FORCEINLINE float quantize_fast(float x, const fast_params& f, float c, int
   hard = ((dist < f.tol) & !over & (ax != 0.0f)) | (over & static_cast<int>(f.nonsat)) | mid | tiny |
          (axb >= 0x7f800000u);
   const std::uint32_t keep = q != 0.0f ? 0x80000000u : f.zero_sign_mask;
+  return detail::from_bits_f(bits_of(r) | (sign & keep));
+}
+
+/// The table evaluation: the same decision as quantize_fast, the output read from f.table
+/// (exact by construction, so none of the product tests are needed). Templated on the mode so that
+/// the zero guard (only stochastic rounding can round an exact zero up) costs nothing elsewhere.
+template <rounding R>
+EXMY_FORCEINLINE float quantize_fast_table(float x, const fast_params& f,
+                                           const float* __restrict table, float c, int& hard) {
+  using detail::bits_of;
+  const std::uint32_t xb = bits_of(x);
+  const std::uint32_t sign = xb & 0x80000000u;
+  const std::uint32_t axb = xb & 0x7fffffffu;
+  const float ax = detail::from_bits_f(axb);
+  const float u = ax * f.inv_s;
+  int eb = static_cast<int>(bits_of(u) >> 23) - 127;
+  eb = eb < f.emin ? f.emin : eb;
+  eb = eb > f.emax ? f.emax : eb;
+  const int qe = eb - f.man_bits;
+  const float t = u * detail::pow2f(-qe);
+  const float z = t + c;
+  float n = __builtin_floorf(z);
+  if constexpr (R == rounding::stochastic) n = ax == 0.0f ? 0.0f : n;
+  const float d = z - n;
+  const float dist = d < 0.5f ? d : 1.0f - d;
+  const float p2 = detail::pow2f(qe);
+  const float q = n * p2;
+  const float mx = sign ? f.max_neg : f.max_pos;
+  const int over = !(q <= mx);  // also for NaN (flagged below)
+  int idx = static_cast<int>(n < 0x1p30f ? n : 0x1p30f);
+  idx = idx > f.table_max ? f.table_max : idx;
+  float r = table[idx] * p2;
+  r = over ? (sign ? f.out_max_neg : f.out_max_pos) : r;
+  r = q < f.flush_below ? 0.0f : r;
+  const int near_cut = R == rounding::rtz || R == rounding::stochastic ? (ax != 0.0f) : 1;
+  hard = ((dist < f.tol) & !over & near_cut) | (over & static_cast<int>(f.nonsat)) |
+         (axb >= 0x7f800000u);
+  const std::uint32_t keep = r != 0.0f ? 0x80000000u : f.zero_sign_mask;
   return detail::from_bits_f(bits_of(r) | (sign & keep));
 }
 
