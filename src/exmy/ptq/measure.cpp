@@ -109,6 +109,7 @@ std::vector<error_stats> measure_groups(const float* data, const std::vector<std
       throw error("measure: " + std::to_string(p.size()) + " parameter sets for " +
                   std::to_string(G) + " groups");
   if (dev.kind == device_kind::cuda) require_device(dev);
+  const int cuda_index = dev.kind == device_kind::cuda ? cuda_select_device(dev.index) : -1;
   // Checked once here: inside the loops a throw would have to cross an OpenMP region.
   for (const auto& pf : params)
     for (const quant_params& p : pf) require_float32_range(p, "measure (float32 data)");
@@ -141,7 +142,7 @@ std::vector<error_stats> measure_groups(const float* data, const std::vector<std
         o.offset = static_cast<std::uint64_t>(r.offset);
         for (std::size_t f = 0; f < F; ++f)
           part[c * F + f] = quantize_error_cuda(data + r.offset, static_cast<std::size_t>(r.count),
-                                                params[f][r.group], o, dev.index);
+                                                params[f][r.group], o, cuda_index);
       }
     }
     for (std::size_t c = 0; c < batch.size(); ++c)

@@ -22,7 +22,8 @@ namespace exmy {
 
 enum class device_kind : std::uint8_t { cpu, cuda };
 
-/// Where the measurement runs. index < 0 with cuda: the current CUDA device.
+/// Where the measurement runs. index < 0 with cuda: the least-loaded CUDA device
+/// (cuda_select_device: the most free memory).
 struct device_spec {
   device_kind kind = device_kind::cpu;
   int index = -1;

@@ -354,6 +354,34 @@ std::string cuda_status() {
          std::to_string(count) + (count == 1 ? " device)" : " devices)");
 }
 
+int cuda_select_device(int requested) {
+  if (!cuda_available()) throw error(cuda_status());
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  if (requested >= count)
+    throw error("cuda:" + std::to_string(requested) + ": this machine has " +
+                std::to_string(count) + (count == 1 ? " CUDA device (cuda:0)" : " CUDA devices"));
+  if (requested >= 0) return requested;
+  if (count == 1) return 0;
+  int prev = 0;
+  check(cudaGetDevice(&prev), "cudaGetDevice");
+  int best = 0;
+  std::size_t best_free = 0;
+  for (int d = 0; d < count; ++d) {
+    std::size_t free_b = 0, total_b = 0;
+    if (cudaSetDevice(d) != cudaSuccess || cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+      cudaGetLastError();  // an unusable device is skipped
+      continue;
+    }
+    if (free_b > best_free) {
+      best_free = free_b;
+      best = d;
+    }
+  }
+  cudaSetDevice(prev);
+  return best;
+}
+
 void quantize_cuda_device(const float* d_in, float* d_out, std::size_t n, const quant_params& p,
                           const quantize_options& opt, int device) {
   quantize_device_impl(d_in, d_out, n, p, opt, device);

@@ -16,6 +16,10 @@ namespace exmy {
 bool cuda_available();
 /// One line saying why CUDA is or is not usable ("built without CUDA", "no CUDA device", …).
 std::string cuda_status();
+/// The device a request names: `requested` itself when ≥ 0 (exmy::error when there is no such
+/// device), else the least-loaded device — the one with the most free memory (cudaMemGetInfo), the
+/// lowest index on ties. Throws exmy::error without a usable device.
+int cuda_select_device(int requested);
 
 /// Quantizes n values in device memory (d_in == d_out allowed). device < 0: the current device.
 void quantize_cuda_device(const float* d_in, float* d_out, std::size_t n, const quant_params& p,

@@ -11,6 +11,7 @@ namespace {
 
 bool cuda_available() { return false; }
 std::string cuda_status() { return "built without CUDA"; }
+int cuda_select_device(int) { throw error("no CUDA device: exmy was built without CUDA"); }
 void quantize_cuda_device(const float*, float*, std::size_t, const quant_params&,
                           const quantize_options&, int) { no_cuda(); }
 void quantize_cuda_device(const double*, double*, std::size_t, const quant_params&,

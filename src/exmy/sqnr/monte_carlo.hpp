@@ -47,7 +47,7 @@ struct mc_options {
   rounding mode = rounding::rne;
   int threads = 0;                   ///< CPU threads; 0: OpenMP's default
   mc_device device = mc_device::cpu;
-  int cuda_device = -1;              ///< CUDA device; < 0: the current one
+  int cuda_device = -1;              ///< CUDA device; < 0: the least-loaded one
   /// Called now and then from one thread with (done, total) chunks; returning false cancels the
   /// run (monte_carlo_* then throws exmy::error("interrupted")). Optional.
   std::function<bool(std::uint64_t done, std::uint64_t total)> progress;

@@ -170,6 +170,7 @@ bool mc_cuda_ready(std::string* why) {
 void mc_cuda_chunks(const mc_args& args, const mc_geometry& g, mc_sums* chunks, int device) {
   std::string why;
   if (!mc_cuda_ready(&why)) throw error("Monte-Carlo --device cuda: " + why);
+  device = cuda_select_device(device);  // < 0: the least-loaded device
   int prev = -1;
   if (device >= 0) {
     check(cudaGetDevice(&prev), "cudaGetDevice");
