@@ -83,7 +83,7 @@ void infer_shape(const network& net, net_node& n) {
 // 1. im2col of one image ([C, H, W] → [C·k·k, Ho·Wo], zero padding); 2. one GEMM with the
 // [Cout, C·k·k] weight; 3. bias. Per image, so the result is independent of the batch.
 void conv2d(const net_node& n, const std::vector<std::int64_t>& s, const tensor& in, tensor& out,
-            std::int64_t batch) {
+            std::int64_t batch, const gemm_hook& gemm, int node) {
   const std::int64_t c = s[0], h = s[1], w = s[2];
   const std::int64_t co = n.out_shape[0], ho = n.out_shape[1], wo = n.out_shape[2];
   const std::int64_t k = n.weight.shape[2], kk = c * k * k, p = ho * wo;
@@ -113,7 +113,10 @@ void conv2d(const net_node& n, const std::vector<std::int64_t>& s, const tensor&
             }
           }
       Eigen::Map<row_matrix> om(out.data.data() + b * co * p, co, p);
-      om.noalias() = wm * Eigen::Map<const row_matrix>(col.data(), kk, p);
+      if (gemm)
+        gemm(node, n.weight.data.data(), col.data(), out.data.data() + b * co * p, co, kk, p);
+      else
+        om.noalias() = wm * Eigen::Map<const row_matrix>(col.data(), kk, p);
       if (!n.bias.empty())
         for (std::int64_t o = 0; o < co; ++o) om.row(o).array() += n.bias[std::size_t(o)];
     }
@@ -283,7 +286,7 @@ tensor forward(const network& net, const float* images, std::int64_t count,
     out.data.assign(std::size_t(count * product(n.out_shape)), 0.0f);
     const std::int64_t per = product(n.out_shape);
     switch (n.op) {
-      case op_kind::conv2d: conv2d(n, in_shape(net, n, 0), *in[0], out, count); break;
+      case op_kind::conv2d: conv2d(n, in_shape(net, n, 0), *in[0], out, count, opt.gemm, int(i)); break;
       case op_kind::batchnorm: batchnorm(n, *in[0], out, count, opt.batch_stats, int(i)); break;
       case op_kind::relu: {
         const float* x = in[0]->data.data();
@@ -322,7 +325,10 @@ tensor forward(const network& net, const float* images, std::int64_t count,
 #pragma omp parallel for schedule(static)
         for (std::int64_t b = 0; b < count; ++b) {
           Eigen::Map<Eigen::VectorXf> y(out.data.data() + b * o, o);
-          y.noalias() = wm * Eigen::Map<const Eigen::VectorXf>(in[0]->data.data() + b * k, k);
+          if (opt.gemm)
+            opt.gemm(int(i), n.weight.data.data(), in[0]->data.data() + b * k, y.data(), o, k, 1);
+          else
+            y.noalias() = wm * Eigen::Map<const Eigen::VectorXf>(in[0]->data.data() + b * k, k);
           if (!n.bias.empty())
             for (std::int64_t r = 0; r < o; ++r) y[r] += n.bias[std::size_t(r)];
         }

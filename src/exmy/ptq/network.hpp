@@ -70,9 +70,17 @@ struct bn_batch_stats {
   std::int64_t count = 0;                       ///< values per channel (B·H·W)
 };
 
+/// A replacement matrix product C[M×N] = A[M×K]·B[K×N] (row-major float32) for node `node`, e.g.
+/// an emulated low-precision GEMM (arith/emulated_gemm.hpp). Called from several threads at once.
+using gemm_hook = std::function<void(int node, const float* a, const float* b, float* c,
+                                     std::int64_t m, std::int64_t k, std::int64_t n)>;
+
 struct forward_options {
   input_hook on_input;    ///< may be empty
   output_hook on_output;  ///< may be empty
+  /// When set, conv2d (weight × im2col columns) and linear (weight × input) use it instead of
+  /// Eigen; biases are added afterwards in float32.
+  gemm_hook gemm;
   /// When set, batchnorm normalises with the batch's own mean and (population) variance, as
   /// torch's train mode does, and records them here (BN re-estimation).
   bn_batch_stats* batch_stats = nullptr;

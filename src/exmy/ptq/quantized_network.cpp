@@ -110,8 +110,10 @@ value_range static_range(const act_observer& o, const format_spec& f, const esti
   return r;
 }
 
-// Fake-quantizes one weight in place (per output channel or per tensor); returns (Σw², Σerr²).
-std::pair<double, double> quantize_weight(tensor& w, const quant_config& c, const format_spec& f) {
+// Fake-quantizes one weight in place (per output channel or per tensor); returns (Σw², Σerr²) and
+// the parameters of each group in `params` (a default quant_params for an all-zero group).
+std::pair<double, double> quantize_weight(tensor& w, const quant_config& c, const format_spec& f,
+                                          std::vector<quant_params>& params) {
   const std::int64_t groups = c.weight_per_channel ? w.shape[0] : 1;
   const std::int64_t per = w.numel() / groups;
   std::vector<std::int64_t> offsets(std::size_t(groups + 1));
@@ -121,12 +123,14 @@ std::pair<double, double> quantize_weight(tensor& w, const quant_config& c, cons
   opt.mode = c.mode;
   opt.scale = c.scale;
   double sig = 0, err = 0;
+  params.assign(std::size_t(groups), quant_params{});
   for (std::int64_t g = 0; g < groups; ++g) {
     float* x = w.data.data() + g * per;
     const double m = symmetric_maxval(ranges[std::size_t(g)]);
     if (!(m > 0) || !std::isfinite(m)) continue;  // an all-zero channel is exact
     std::vector<float> orig(x, x + per);
-    quantize(x, x, std::size_t(per), make_params(f, m), opt);
+    params[std::size_t(g)] = make_params(f, m);
+    quantize(x, x, std::size_t(per), params[std::size_t(g)], opt);
     for (std::int64_t e = 0; e < per; ++e) {
       sig += double(orig[std::size_t(e)]) * orig[std::size_t(e)];
       const double d = double(x[e]) - double(orig[std::size_t(e)]);
@@ -331,7 +335,7 @@ quantized_model convert(const prepared_model& m, const quant_config& c) {
   for (std::size_t u = 0; u < m.units.size(); ++u) {
     if (!q.state[u].quantized || !m.units[u].has_weight) continue;
     const auto se = quantize_weight(q.net.nodes[std::size_t(m.units[u].node)].weight, c,
-                                    q.state[u].weight_format);
+                                    q.state[u].weight_format, q.state[u].weight_params);
     q.state[u].weight_sqnr_db = db(se.first, se.second);
   }
 
@@ -386,14 +390,19 @@ quantized_model convert(const prepared_model& m, const quant_config& c) {
   return q;
 }
 
-tensor run(const quantized_model& q, const float* images, std::int64_t count) {
+tensor run(const quantized_model& q, const float* images, std::int64_t count,
+           const gemm_hook& gemm) {
   const act_hooks h = hooks_of(q);
-  return forward(q.net, images, count, h.options());
+  forward_options f = h.options();
+  f.gemm = gemm;
+  return forward(q.net, images, count, f);
 }
 
-std::vector<int> predict(const quantized_model& q, const image_set& s, std::int64_t batch) {
+std::vector<int> predict(const quantized_model& q, const image_set& s, std::int64_t batch,
+                         const gemm_hook& gemm) {
   const act_hooks h = hooks_of(q);
-  const forward_options f = h.options();
+  forward_options f = h.options();
+  f.gemm = gemm;
   std::vector<int> r;
   r.reserve(std::size_t(s.count));
   for (std::int64_t b = 0; b < s.count; b += batch) {

@@ -136,6 +136,9 @@ struct unit_state {
   format_spec weight_format, act_format;
   double weight_sqnr_db = 0;  ///< Σw² / Σ(Q(w) − w)² over the whole weight, in dB
   double act_sqnr_db = 0;     ///< pooled over the unit's activations (static ranges)
+  /// The weight's quantizers, one per output channel (one for per-tensor weights); a default
+  /// quant_params (scale 1) for an all-zero channel. Empty when the weight is not quantized.
+  std::vector<quant_params> weight_params;
 };
 
 /// A converted network (INC `convert`): fake-quantized weights, activation quantizers.
@@ -159,11 +162,13 @@ std::vector<unit_state> plan_units(const prepared_model& m, const quant_config& 
 /// while static ranges are asked for.
 quantized_model convert(const prepared_model& m, const quant_config& c);
 
-/// Logits of the converted network for `count` images.
-tensor run(const quantized_model& q, const float* images, std::int64_t count);
+/// Logits of the converted network for `count` images (`gemm`: an optional emulated arithmetic).
+tensor run(const quantized_model& q, const float* images, std::int64_t count,
+           const gemm_hook& gemm = {});
 
 /// Predicted classes of every image of the set (batches of `batch`).
-std::vector<int> predict(const quantized_model& q, const image_set& s, std::int64_t batch = 250);
+std::vector<int> predict(const quantized_model& q, const image_set& s, std::int64_t batch = 250,
+                         const gemm_hook& gemm = {});
 /// The float32 network's predictions.
 std::vector<int> predict(const network& net, const image_set& s, std::int64_t batch = 250);
 
