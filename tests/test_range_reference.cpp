@@ -3,6 +3,7 @@
 // (oracle), and the maxvals the paper's script picks for the 3 distributions × 5 formats (golden).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -55,6 +56,37 @@ TEST_CASE(
   // FP: the grid's largest value is float32(t) exactly.
   CHECK(grid(reference_candidate_params(parse_format("e4m3"), t)).back() ==
         static_cast<double>(static_cast<float>(t)));
+}
+
+TEST_CASE("batched losses: every sample size mod 4, ties, boundaries outside the sample") {
+  // nearest_point_losses sorts all boundaries of a batch and sweeps the sample once; against
+  // Σ(x − g)² summed directly in long double with each x assigned to its nearest grid point.
+  for (std::size_t n : {1u, 2u, 3u, 4u, 5u, 9u, 10001u, 10002u, 10003u}) {
+    std::vector<double> x = numpy_legacy_rng(static_cast<std::uint32_t>(n)).normal(0.0, 2.0, n);
+    for (std::size_t i = 0; i + 2 < n; i += 3) x[i + 1] = x[i];  // exact ties
+    if (n > 3) x[2] = 0.5 * 0.125 + 0.5 * 0.25;                  // a sample on a midpoint
+    const sorted_sample s(x);
+    std::vector<std::vector<double>> grids;
+    for (double t : {0.01, 0.125 * 2, 1.0, 3.3, 40.0, 1e6})
+      grids.push_back(grid(reference_candidate_params(parse_format("e4m3"), t)));
+    grids.push_back({-0.5, 0.125, 0.25, 0.5});  // a small grid with a midpoint at x[2]
+    grids.push_back({7.0});                     // one point: every sample in one cell
+    std::vector<double> batch(grids.size());
+    s.nearest_point_losses(grids, batch.data());
+    for (std::size_t k = 0; k < grids.size(); ++k) {
+      long double want = 0;
+      for (double v : x) {
+        long double best = INFINITY;
+        for (double g : grids[k])
+          best = std::min(best, (static_cast<long double>(v) - g) * (v - g));
+        want += best;
+      }
+      INFO("n=" << n << " grid " << k);
+      CHECK(std::fabs(batch[k] - static_cast<double>(want)) <=
+            1e-13 * static_cast<double>(want) + 1e-300);
+      CHECK(s.nearest_point_loss(grids[k]) == doctest::Approx(batch[k]).epsilon(1e-15));
+    }
+  }
 }
 
 TEST_CASE("line search equals a brute-force search over directly evaluated candidates") {

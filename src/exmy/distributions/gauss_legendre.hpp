@@ -13,10 +13,20 @@
 
 #include <boost/math/quadrature/gauss.hpp>
 #include <cmath>
+#include <type_traits>
+#include <utility>
 
 #include "exmy/distributions/interval_terms.hpp"
 
 namespace exmy::detail {
+
+/// A log-density functor may also offer `direct(x)`: the density itself where that is cheaper
+/// than exp(log p) and safely inside [1e-260, 1e130], or a negative value to use the log form.
+template <class F, class = void>
+struct has_direct : std::false_type {};
+template <class F>
+struct has_direct<F, std::void_t<decltype(std::declval<const F&>().direct(0.0))>> : std::true_type {
+};
 
 /// Adds one node: `direct` collects unscaled weighted terms, `logged` terms already multiplied by
 /// the half-width, computed in log space when the pdf underflows or x, y are huge (cells up to
@@ -24,9 +34,21 @@ namespace exmy::detail {
 template <class LogPdf>
 inline void gl_node(interval_terms& direct, interval_terms& logged, double wt, double half,
                     double x, double y, const LogPdf& log_pdf) {
+  const double ax = std::fabs(x), ay = std::fabs(y);
+  double p0 = -1;
+  if constexpr (has_direct<LogPdf>::value) p0 = log_pdf.direct(x);
+  if (p0 >= 0 && ax < 1e100 && ay < 1e100) {
+    const double p = wt * p0;
+    const double xp = x * p, yp = y * p;
+    direct.p0 += p;
+    direct.p1 += xp;
+    direct.p2 += x * xp;
+    direct.sq_err += y * yp;
+    direct.signed_err -= x * yp;
+    return;
+  }
   const double lp = log_pdf(x);
   if (!(lp > -INFINITY)) return;  // outside the support (or NaN from a degenerate argument)
-  const double ax = std::fabs(x), ay = std::fabs(y);
   if (lp > -600 && lp < 300 && ax < 1e100 && ay < 1e100) {
     const double p = wt * std::exp(lp);
     const double xp = x * p, yp = y * p;

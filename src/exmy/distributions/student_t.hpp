@@ -2,12 +2,20 @@
 // location (reference-spec §2, Student-t; the paper uses nu = 8, scale 1, clipped to ±100).
 #pragma once
 
+#include <memory>
+
 #include "exmy/distributions/interval_terms.hpp"
 
 namespace exmy {
+namespace detail {
+class student_t_tables;
+struct student_t_cache;
+}  // namespace detail
 
 /// t_nu(mu, scale): density c/scale·(1 + z²/nu)^(−(nu+1)/2), z = (x − mu)/scale,
-/// c = Γ((nu+1)/2)/(√(nu·π)Γ(nu/2)). Immutable: the constructor validates and caches constants.
+/// c = Γ((nu+1)/2)/(√(nu·π)Γ(nu/2)). Immutable: the constructor validates and caches constants;
+/// the interpolants of the cumulative functions (student_t_tables.hpp) are built on first use,
+/// once, and shared by all copies (thread-safe).
 class student_t_law {
  public:
   /// Throws exmy::error unless nu > 0, scale > 0 are finite and mu is finite.
@@ -21,20 +29,27 @@ class student_t_law {
     double inv_sqrt_nu, half_nu1, c, log_c_scaled;
     double log_ab_prob;    ///< log(a·B(a, 1/2)), a = nu/2: the cdf's far-tail asymptote
     double log_ab_second;  ///< log(a·B(a, 3/2)), a = (nu−2)/2 (nu > 2): ∫t²p's asymptote
+    double c_scaled;       ///< c/scale
+    int power;             ///< nu + 1 for integer nu ≤ 63 (density by powers), else 0
+    double v_max;          ///< the power form for 1 + q² < v_max (v^power < 1e250)
   };
   const constants& k() const { return k_; }
+  /// The interpolants of the incomplete-beta fractions (built on the first call, ~1 ms).
+  const detail::student_t_tables& tables() const;
 
  private:
   double nu_, scale_, mu_;
   constants k_;
+  std::shared_ptr<detail::student_t_cache> cache_;
 };
 
 /// The constructor already validated the law.
 inline void validate(const student_t_law&) {}
 double log_pdf(const student_t_law& t, double x);
 double pdf(const student_t_law& t, double x);
-/// Lower tail by the regularized incomplete beta (Boost.Math) on the well-conditioned argument,
-/// and a log-space asymptote beyond |z| ~ 1e8·√nu: accurate down to the smallest doubles.
+/// Lower tail from the regularized incomplete beta (interpolated, student_t_tables.hpp) on the
+/// well-conditioned side, and a log-space asymptote beyond |z| ~ 3e8·√nu: accurate to ~1e-15
+/// down to the smallest doubles.
 double cdf(const student_t_law& t, double x);
 double ccdf(const student_t_law& t, double x);
 /// The five interval functionals over [a, b] (a ≤ b, infinite ends allowed). Narrow cells and

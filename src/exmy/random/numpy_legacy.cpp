@@ -38,24 +38,15 @@ void numpy_legacy_rng::refill() {
   for (; k < mt_n - mt_m; ++k) mt_[k] = twist(mt_[k], mt_[k + 1], mt_[k + mt_m]);
   for (; k < mt_n - 1; ++k) mt_[k] = twist(mt_[k], mt_[k + 1], mt_[k + mt_m - mt_n]);
   mt_[mt_n - 1] = twist(mt_[mt_n - 1], mt_[0], mt_[mt_m - 1]);
+  for (int i = 0; i < mt_n; ++i) {
+    std::uint32_t y = mt_[i];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    y ^= y >> 18;
+    out_[i] = y;
+  }
   pos_ = 0;
-}
-
-std::uint32_t numpy_legacy_rng::next_u32() {
-  if (pos_ >= mt_n) refill();
-  std::uint32_t y = mt_[pos_++];
-  y ^= y >> 11;
-  y ^= (y << 7) & 0x9d2c5680u;
-  y ^= (y << 15) & 0xefc60000u;
-  y ^= y >> 18;
-  return y;
-}
-
-double numpy_legacy_rng::random_sample() {
-  // 27 + 26 bits: a·2^26 + b < 2^53 is exact, the division by 2^53 too.
-  const std::uint32_t a = next_u32() >> 5;
-  const std::uint32_t b = next_u32() >> 6;
-  return (a * 67108864.0 + b) / 9007199254740992.0;
 }
 
 double numpy_legacy_rng::gauss() {
@@ -100,10 +91,14 @@ double numpy_legacy_rng::standard_gamma(double shape) {
       }
     }
   }
-  // Marsaglia & Tsang (2000): d = shape − 1/3, c = 1/sqrt(9d), X normal, V = (1 + cX)^3; the
-  // squeeze constant 0.0331 and the evaluation order are those of the legacy stream.
+  // Marsaglia & Tsang (2000): d = shape − 1/3, c = 1/sqrt(9d).
   const double b = shape - 1.0 / 3.0;
-  const double c = 1.0 / std::sqrt(9.0 * b);
+  return gamma_mt(b, 1.0 / std::sqrt(9.0 * b));
+}
+
+double numpy_legacy_rng::gamma_mt(double b, double c) {
+  // X normal, V = (1 + cX)^3; the squeeze constant 0.0331 and the evaluation order are those of
+  // the legacy stream.
   for (;;) {
     double x, v;
     do {
@@ -138,7 +133,18 @@ std::vector<double> numpy_legacy_rng::normal(double mu, double sigma, std::size_
 
 std::vector<double> numpy_legacy_rng::standard_t(double df, std::size_t n) {
   std::vector<double> out(n);
-  for (double& v : out) v = standard_t(df);
+  const double shape = df / 2.0;
+  if (!(shape > 1.0)) {
+    for (double& v : out) v = standard_t(df);
+    return out;
+  }
+  // standard_t(df) with the per-draw constants of its gamma variate and sqrt(df/2) computed once
+  // (the same values).
+  const double b = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * b), root = std::sqrt(shape);
+  for (double& v : out) {
+    const double num = gauss();
+    v = root * num / std::sqrt(gamma_mt(b, c));
+  }
   return out;
 }
 

@@ -31,9 +31,17 @@ class numpy_legacy_rng {
   void reseed(std::uint32_t seed);
 
   /// The next tempered 32-bit MT19937 output.
-  std::uint32_t next_u32();
+  std::uint32_t next_u32() {
+    if (pos_ >= state_words) refill();
+    return out_[pos_++];
+  }
   /// `random_sample()`: (a·2^26 + b)/2^53 from a = u32>>5, b = u32>>6; uniform on [0, 1).
-  double random_sample();
+  double random_sample() {
+    // 27 + 26 bits: a·2^26 + b < 2^53 is exact, the division by 2^53 too.
+    const std::uint32_t a = next_u32() >> 5;
+    const std::uint32_t b = next_u32() >> 6;
+    return (a * 67108864.0 + b) / 9007199254740992.0;
+  }
   /// The legacy polar-method standard Gaussian (`standard_normal()`); the second value of each pair
   /// is cached and returned by the next call.
   double gauss();
@@ -57,8 +65,11 @@ class numpy_legacy_rng {
   bool has_gauss() const { return has_gauss_; }
 
  private:
+  // Twists the key and tempers all 624 outputs at once (both loops vectorize).
   void refill();
+  double gamma_mt(double b, double c);  // Marsaglia–Tsang with d = b, c = 1/sqrt(9b)
   std::array<std::uint32_t, state_words> mt_{};
+  std::array<std::uint32_t, state_words> out_{};  // tempered mt_
   int pos_ = state_words;
   bool has_gauss_ = false;
   double gauss_ = 0.0;

@@ -55,6 +55,11 @@ inline ddv dd_mul(ddv a, double b) {
   p.lo += a.lo * b;
   return quick_two_sum(p.hi, p.lo);
 }
+inline ddv dd_mul(ddv a, ddv b) {
+  ddv p = two_prod(a.hi, b.hi);
+  p.lo += a.hi * b.lo + a.lo * b.hi;
+  return quick_two_sum(p.hi, p.lo);
+}
 
 // Quantizers whose Q(x) is "nearest grid point, ends saturate" — the only kind the cell sums model.
 void require_nearest_point(const format_spec& f) {
@@ -73,134 +78,257 @@ std::size_t count_le(const double* a, std::size_t n, double v) {
   return c;
 }
 
-// LSD radix sort of doubles (6 passes of 11 bits on order-preserving integer keys): ~5× faster
-// than std::sort on 5M values; any correct sort gives the same sequence.
-void radix_sort(std::vector<double>& v) {
-  // The keys live in v's own storage (memcpy is the defined way to reinterpret the bits).
-  constexpr std::uint64_t sign = std::uint64_t{1} << 63;
-  const std::size_t n = v.size();
-  auto key = [&](std::size_t i) {
-    std::uint64_t u;
-    std::memcpy(&u, &v[i], sizeof u);
-    return u;
-  };
-  auto set = [&](std::size_t i, std::uint64_t u) { std::memcpy(&v[i], &u, sizeof u); };
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t u = key(i);
-    set(i, (u & sign) ? ~u : (u | sign));  // negative: flip all bits; positive: set the sign bit
-  }
-  constexpr int bits = 11, passes = 6;
+// Order-preserving integer key of a double (negative: all bits flipped; positive: sign bit set).
+constexpr std::uint64_t sign_bit = std::uint64_t{1} << 63;
+inline std::uint64_t order_key(double v) {
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);  // the defined way to read a double's bits
+  return (u & sign_bit) ? ~u : (u | sign_bit);
+}
+inline double from_order_key(std::uint64_t u) {
+  u = (u & sign_bit) ? (u & ~sign_bit) : ~u;
+  double v;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+// Stable LSD radix sort by the top 33 bits of key(element), 3 passes of 11 bits (each pass streams
+// the whole array through memory: 3 instead of the 6 a full 64-bit key needs). The first pass
+// reads `in`, the result ends in `a` (`b` is scratch). Elements whose keys share those bits keep
+// their input order.
+constexpr int radix_low_bit = 31;
+template <class In, class Buffer, class Key>
+void radix_sort_top(const In& in, Buffer& a, Buffer& b, Key key) {
+  using T = typename Buffer::value_type;
+  constexpr int bits = 11, passes = 3;
   constexpr std::size_t buckets = std::size_t{1} << bits;
+  const std::size_t n = in.size();
+  a.resize(n);
+  b.resize(n);
   std::vector<std::size_t> count(passes * buckets, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t u = key(i);
-    for (int p = 0; p < passes; ++p) ++count[p * buckets + ((u >> (p * bits)) & (buckets - 1))];
+    const std::uint64_t u = key(in[i]);
+    for (int p = 0; p < passes; ++p)
+      ++count[p * buckets + ((u >> (radix_low_bit + p * bits)) & (buckets - 1))];
   }
-  std::vector<double> other(n);
+  bool first = true;  // the data is still in `in`
   for (int p = 0; p < passes; ++p) {
     std::size_t* c = &count[p * buckets];
     if (*std::max_element(c, c + buckets) == n) continue;  // this digit is the same everywhere
     std::size_t sum = 0;
     for (std::size_t d = 0; d < buckets; ++d) sum += std::exchange(c[d], sum);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::uint64_t u = key(i);
-      std::memcpy(&other[c[(u >> (p * bits)) & (buckets - 1)]++], &u, sizeof u);
+    const int shift = radix_low_bit + p * bits;
+    if (first) {
+      for (std::size_t i = 0; i < n; ++i) a[c[(key(in[i]) >> shift) & (buckets - 1)]++] = T(in[i]);
+      first = false;
+    } else {
+      for (std::size_t i = 0; i < n; ++i) b[c[(key(a[i]) >> shift) & (buckets - 1)]++] = a[i];
+      a.swap(b);
     }
-    v.swap(other);
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t u = key(i);
-    set(i, (u & sign) ? (u & ~sign) : ~u);
+  if (first)
+    for (std::size_t i = 0; i < n; ++i) a[i] = T(in[i]);
+  b = {};
+}
+
+// Sorts `in` into `out`: the radix sort above on the doubles themselves (their order-preserving
+// keys computed on the fly), then the runs that share the keys' top 33 bits — values within 2^-21
+// relative of each other, mostly single pairs — are sorted in place. Any correct sort gives the
+// same sequence.
+void sort_sample(const std::vector<double>& in, sorted_sample::buffer& out) {
+  sorted_sample::buffer scratch;
+  radix_sort_top(in, out, scratch, [](double v) { return order_key(v); });
+  const std::size_t n = out.size();
+  std::uint64_t prev = n > 0 ? order_key(out[0]) >> radix_low_bit : 0;
+  for (std::size_t i = 1, start = 0; i <= n; ++i) {
+    const std::uint64_t top = i < n ? order_key(out[i]) >> radix_low_bit : ~prev;
+    if (top == prev) continue;
+    if (i - start > 1)
+      std::sort(out.begin() + static_cast<std::ptrdiff_t>(start),
+                out.begin() + static_cast<std::ptrdiff_t>(i));
+    start = i;
+    prev = top;
   }
 }
 
 }  // namespace
 
-sorted_sample::sorted_sample(std::vector<double> values) : x_(std::move(values)) {
-  if (x_.empty()) throw error("reference line search: empty sample");
-  for (double v : x_)
+sorted_sample::sorted_sample(std::vector<double> values) {
+  if (values.empty()) throw error("reference line search: empty sample");
+  for (double v : values)
     if (!std::isfinite(v)) throw error("reference line search: the sample holds NaN or inf");
-  radix_sort(x_);
-  for (std::size_t i = 0; i < x_.size(); i += stride) coarse_.push_back(x_[i]);
-  for (std::size_t i = 0; i < coarse_.size(); i += stride) top_.push_back(coarse_[i]);
-  // 1. Sums of each block of `block` values (independent: both cores, no long dependency chain),
-  //    stored one entry late so that step 2 can turn them into exclusive prefix sums in place.
-  const std::size_t n = x_.size(), nb = n / block + 1;
-  prefix_.assign(nb + 1, prefix{});
+  sort_sample(values, x_);
+  values = std::vector<double>();  // release the unsorted copy before the prefix sums
+  // 1. Σx of each block of `block` values and Σx² of each chunk of 2^16 (independent: both cores,
+  //    no long dependency chain); block sums are stored one entry late so that step 2 can turn
+  //    them into exclusive prefix sums in place. Fixed chunks: the same sums for any thread count.
+  const std::size_t n = x_.size(), nb = (n + block - 1) / block;  // blocks, the last maybe short
+  constexpr std::size_t chunk = std::size_t{1} << 16;
+  const std::size_t nc = (n + chunk - 1) / chunk;
+  prefix_.resize(nb + 1);  // every entry is written below (entry 0 here, the others in step 1)
+  prefix_[0] = prefix{};
+  std::vector<ddv> sq(nc, ddv{0, 0});
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
 #endif
-  for (std::int64_t b = 0; b < static_cast<std::int64_t>(nb); ++b) {
-    ddv s1{0, 0}, s2{0, 0};
-    const std::size_t lo = static_cast<std::size_t>(b) * block, hi = std::min(n, lo + block);
-    for (std::size_t i = lo; i < hi; ++i) {
-      s1 = dd_add(s1, x_[i]);
-      s2 = dd_add(s2, two_prod(x_[i], x_[i]));
+  for (std::int64_t c = 0; c < static_cast<std::int64_t>(nc); ++c) {
+    const std::size_t lo = static_cast<std::size_t>(c) * chunk, hi = std::min(n, lo + chunk);
+    ddv s2[block] = {};  // one accumulator per position in a block: four independent chains
+    for (std::size_t b = lo / block; b * block < hi; ++b) {
+      ddv s1{0, 0};
+      for (std::size_t i = b * block, j = 0; i < std::min(hi, (b + 1) * block); ++i, ++j) {
+        s1 = dd_add(s1, x_[i]);
+        s2[j] = dd_add(s2[j], two_prod(x_[i], x_[i]));
+      }
+      prefix_[b + 1] = {s1.hi, s1.lo};
     }
-    prefix_[static_cast<std::size_t>(b) + 1] = {s1.hi, s1.lo, s2.hi, s2.lo};
+    for (std::size_t j = 1; j < block; ++j) s2[0] = dd_add(s2[0], s2[j]);
+    sq[static_cast<std::size_t>(c)] = s2[0];
   }
-  // 2. Running sums: entry b becomes the sums over x_[0, b·block).
+  // 2. Running sums: entry b becomes Σ over x_[0, b·block); Σx² in chunk order.
   ddv s1{0, 0}, s2{0, 0};
   for (std::size_t b = 1; b <= nb; ++b) {
-    s1 = dd_add(s1, ddv{prefix_[b].x_hi, prefix_[b].x_lo});
-    s2 = dd_add(s2, ddv{prefix_[b].x2_hi, prefix_[b].x2_lo});
-    prefix_[b] = {s1.hi, s1.lo, s2.hi, s2.lo};
+    s1 = dd_add(s1, ddv{prefix_[b].hi, prefix_[b].lo});
+    prefix_[b] = {s1.hi, s1.lo};
   }
-}
-
-std::size_t sorted_sample::upper_index(double v) const {
-  // Three levels, each narrowing to one window of `stride` values: a binary search in top_ (small,
-  // cache-resident), then counts over one window of coarse_ and one of x_. A count reads its window
-  // with independent loads, so each level costs about one memory latency instead of a chain of
-  // dependent misses.
-  std::size_t a =
-      static_cast<std::size_t>(std::upper_bound(top_.begin(), top_.end(), v) - top_.begin());
-  if (a == 0) return 0;  // v < x_[0]
-  std::size_t lo = (a - 1) * stride;
-  std::size_t c = lo + count_le(coarse_.data() + lo, std::min(coarse_.size(), lo + stride) - lo, v);
-  lo = (c - 1) * stride;
-  return lo + count_le(x_.data() + lo, std::min(x_.size(), lo + stride) - lo, v);
+  for (const ddv& c : sq) s2 = dd_add(s2, c);
+  sum_x2_hi_ = s2.hi;
+  sum_x2_lo_ = s2.lo;
 }
 
 sorted_sample::prefix sorted_sample::prefix_at(std::size_t i) const {
   const std::size_t b = i / block;
-  const prefix& p = prefix_[b];
-  ddv s1{p.x_hi, p.x_lo}, s2{p.x2_hi, p.x2_lo};
-  for (std::size_t j = b * block; j < i; ++j) {
-    s1 = dd_add(s1, x_[j]);
-    s2 = dd_add(s2, two_prod(x_[j], x_[j]));
+  ddv s{prefix_[b].hi, prefix_[b].lo};
+  for (std::size_t j = b * block; j < i; ++j) s = dd_add(s, x_[j]);
+  return {s.hi, s.lo};
+}
+
+std::size_t sorted_sample::upper_index_near(double v, std::size_t guess) const {
+  // Invariant x_[a] ≤ v < x_[b]: hops of 8, 16, 32, … away from the guess until v is bracketed
+  // (in a sweep the next boundary is typically a few dozen values on), bisection down to 8
+  // values, and a branch-free count of the rest.
+  const std::size_t last = x_.size() - 1;
+  std::size_t a, b;
+  guess = std::min(guess, last);
+  if (x_[guess] <= v) {
+    a = guess;
+    b = std::min(a + 8, last);
+    for (std::size_t step = 16; x_[b] <= v; step *= 2) {
+      a = b;
+      b = (last - a > step) ? a + step : last;
+    }
+  } else {
+    b = guess;
+    a = b > 8 ? b - 8 : 0;
+    for (std::size_t step = 16; x_[a] > v; step *= 2) {
+      b = a;
+      a = b > step ? b - step : 0;
+    }
   }
-  return {s1.hi, s1.lo, s2.hi, s2.lo};
+  while (b - a > 8) {
+    const std::size_t m = a + (b - a) / 2;
+    (x_[m] <= v ? a : b) = m;
+  }
+  return a + 1 + count_le(x_.data() + a + 1, b - a - 1, v);
 }
 
 double sorted_sample::nearest_point_loss(const std::vector<double>& g) const {
-  const std::size_t n = x_.size(), cells = g.size();
-  ddv total{0, 0};
-  std::size_t lo = 0;  // first sample of the current cell
-  ddv lo_x{0, 0}, lo_x2{0, 0};
-  for (std::size_t i = 0; i < cells && lo < n; ++i) {
-    // Cell i is [mid(i−1), mid(i)); the samples in it are x_[lo, hi). A sample exactly on a
-    // midpoint is equally far from both neighbours, so its side does not change the loss.
-    std::size_t hi = n;
-    if (i + 1 < cells) {
-      const double mid = 0.5 * g[i] + 0.5 * g[i + 1];
-      if (mid < x_[lo]) continue;
-      if (mid < x_.back()) hi = upper_index(mid);
-    }
-    if (hi == lo) continue;
-    const prefix h = prefix_at(hi);
-    const ddv hx{h.x_hi, h.x_lo}, hx2{h.x2_hi, h.x2_lo};
-    const ddv sx = dd_add(hx, dd_neg(lo_x));
-    const ddv sx2 = dd_add(hx2, dd_neg(lo_x2));
-    // Σ(x − g)² = Σx² − 2g·Σx + count·g²  (2g is exact).
-    const ddv cross = dd_mul(sx, -2.0 * g[i]);
-    const ddv sq = dd_mul(two_prod(g[i], g[i]), static_cast<double>(hi - lo));
-    total = dd_add(total, dd_add(dd_add(sx2, cross), sq));
-    lo = hi;
-    lo_x = hx;
-    lo_x2 = hx2;
+  double out = 0;
+  nearest_point_losses({g}, &out);
+  return out;
+}
+
+void sorted_sample::nearest_point_losses(const std::vector<std::vector<double>>& grids,
+                                         double* out) const {
+  // Cell i of a grid g is [m_{i−1}, m_i) with m_i = (g_i + g_{i+1})/2 (a sample exactly on a
+  // midpoint is equally far from both neighbours, so its side does not change the loss); the end
+  // cells take everything beyond. With C(m) and S(m) the count and Σx of the samples ≤ m,
+  // summation by parts turns Σ_cells Σ(x − g_i)² into one term per boundary:
+  //   L = Σx² + n·g_N² − 2g_N·Σx + Σ_{i<N} [C(m_i)(g_i² − g_{i+1}²) − 2S(m_i)(g_i − g_{i+1})],
+  // N the last index, every product and difference in double-double (the terms cancel against
+  // Σx² by up to ~1e5 for 8-bit grids; ~1e-27 relative remains). A line search's ~255k
+  // boundaries fall all over the 5M values; searched one by one, each is a cache and TLB miss.
+  // Here they are sorted by value and located in one forward sweep, where consecutive boundaries
+  // lie a few values apart, and each adds its term to its grid's accumulator (in L1).
+  const std::size_t n = x_.size(), ng = grids.size();
+  std::size_t longest = 1;
+  for (const auto& g : grids) longest = std::max(longest, g.size());
+  int shift = 0;  // boundary i of grid k has the slot (k << shift) | i
+  while ((std::size_t{1} << shift) < longest) ++shift;
+  if ((ng << shift) > 0xffffffffu && ng > 1) {  // slots are 32-bit: halve the batch
+    const std::size_t h = ng / 2;
+    nearest_point_losses({grids.begin(), grids.begin() + static_cast<std::ptrdiff_t>(h)}, out);
+    nearest_point_losses({grids.begin() + static_cast<std::ptrdiff_t>(h), grids.end()}, out + h);
+    return;
   }
-  return total.hi + total.lo;
+  const prefix whole_p = prefix_at(n);
+  const ddv whole{whole_p.hi, whole_p.lo};
+  const double count_all = static_cast<double>(n);
+  // The term of boundary i of grid g for C(m_i) = c, S(m_i) = sum, factored as
+  // −2(g_i − g_{i+1})·(S − C·m) with m = (g_i + g_{i+1})/2 exact in double-double: S − C·m is
+  // Σ(x − m) over the samples below the boundary. Two rounded products per boundary.
+  const auto term = [](const std::vector<double>& g, std::size_t i, double c, ddv sum) {
+    const ddv d1 = two_sum(g[i], -g[i + 1]);
+    ddv m = two_sum(g[i], g[i + 1]);
+    m.hi *= 0.5;
+    m.lo *= 0.5;
+    const ddv t = dd_mul(dd_add(sum, dd_neg(dd_mul(m, c))), d1);
+    return ddv{-2 * t.hi, -2 * t.lo};
+  };
+  // 1. Per grid, the end terms and the boundaries at or beyond the largest value (C = n); the
+  //    boundaries inside the sample are collected for the sweep (below it they add nothing).
+  struct query {
+    std::uint64_t key;  // order_key of the boundary
+    std::uint32_t slot;
+  };
+  std::vector<ddv> fixed(ng);
+  std::vector<query, huge_page_allocator<query>> q, sorted, scratch;
+  for (std::size_t k = 0; k < ng; ++k) {
+    const std::vector<double>& g = grids[k];
+    const double last = g.back();
+    ddv acc = dd_add(dd_mul(two_prod(last, last), count_all), dd_mul(whole, -2.0 * last));
+    for (std::size_t i = 0; i + 1 < g.size(); ++i) {
+      const double mid = 0.5 * g[i] + 0.5 * g[i + 1];
+      if (mid >= x_.back())
+        acc = dd_add(acc, term(g, i, count_all, whole));
+      else if (mid >= x_.front())
+        q.push_back({order_key(mid), static_cast<std::uint32_t>((k << shift) | i)});
+    }
+    fixed[k] = acc;
+  }
+  radix_sort_top(q, sorted, scratch, [](const query& e) { return e.key; });
+  q = {};
+  // 2. The sweep, in a fixed number of contiguous parts of the sorted boundaries (run on the
+  //    available threads), each with its own accumulators: the sums do not depend on the thread
+  //    count. Keys that share their top 33 bits may be out of order; the two-sided search absorbs
+  //    that.
+  const std::size_t nq = sorted.size();
+  const std::size_t parts = nq > 8192 ? 8 : 1;
+  std::vector<ddv> acc(parts * ng, ddv{0, 0});
+  const std::size_t mask = (std::size_t{1} << shift) - 1;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1)
+#endif
+  for (std::int64_t pp = 0; pp < static_cast<std::int64_t>(parts); ++pp) {
+    const std::size_t part = static_cast<std::size_t>(pp);
+    const std::size_t from = nq * part / parts, to = nq * (part + 1) / parts;
+    ddv* a = &acc[part * ng];
+    std::size_t pos = n / 2;
+    for (std::size_t j = from; j < to; ++j) {
+      const query& e = sorted[j];
+      pos = upper_index_near(from_order_key(e.key), pos);
+      const prefix h = prefix_at(pos);
+      const std::size_t k = e.slot >> shift;
+      a[k] = dd_add(a[k], term(grids[k], e.slot & mask, static_cast<double>(pos), {h.hi, h.lo}));
+    }
+  }
+  // 3. Σx² + the fixed terms + the parts, in that order.
+  const ddv total_x2{sum_x2_hi_, sum_x2_lo_};
+  for (std::size_t k = 0; k < ng; ++k) {
+    ddv total = dd_add(total_x2, fixed[k]);
+    for (std::size_t part = 0; part < parts; ++part) total = dd_add(total, acc[part * ng + k]);
+    out[k] = total.hi + total.lo;
+  }
 }
 
 quant_params reference_candidate_params(const format_spec& f, double threshold) {
@@ -261,15 +389,15 @@ line_search_result reference_line_search(const sorted_sample& sample, const form
   r.step = (r.absmax + opt.range_margin) * opt.expand_range / opt.num_candidates;
   const int nk = opt.num_candidates;
   reference_candidate_params(f, r.step);  // throws here, outside the parallel loop
-  // 2. Fast loss of every candidate t_k = step·k.
+  // 2. Fast loss of every candidate t_k = step·k, all grids together (nearest_point_losses).
   r.losses.assign(static_cast<std::size_t>(nk), 0.0);
+  std::vector<std::vector<double>> grids(static_cast<std::size_t>(nk));
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(static)
 #endif
-  for (int k = 1; k <= nk; ++k) {
-    const quant_params p = reference_candidate_params(f, r.step * k);
-    r.losses[static_cast<std::size_t>(k - 1)] = sample.nearest_point_loss(grid(p));
-  }
+  for (int k = 1; k <= nk; ++k)
+    grids[static_cast<std::size_t>(k - 1)] = grid(reference_candidate_params(f, r.step * k));
+  sample.nearest_point_losses(grids, r.losses.data());
   // 3. Near-ties (within recheck_rel of the best) are re-evaluated the reference's way and decided
   //    on those values, ties (within tie_rel) going to the smallest k like numpy's argmin on equal
   //    losses. A lone best candidate needs no recheck: its fast loss is the exact Σ(x − g)² to far

@@ -3,11 +3,14 @@
 // (reference-spec §1), reproducing the maxval the authors' script picks for every format.
 //
 // The reference quantizes the whole sample 1000 times per format (≈4 min each, §9 Q17). Here the
-// sample is sorted once and carries double-double prefix sums of x and x², so a candidate's loss
-// Σ(x − Q(x))² is a sum over grid cells of Σx² − 2gΣx + n·g² (nearest-point cells found by binary
-// search): ~250 cells per candidate instead of 5M quantizations. When several candidates are within
-// `recheck_rel` of the best, they are re-evaluated exactly as the reference does
-// (Σ (x − Q(x))², Q = quantize_value) and the tie rule is applied to those values.
+// sample is sorted once and carries double-double prefix sums of x, so a candidate's loss
+// Σ(x − Q(x))² = Σx² + Σ over grid cells of (n·g² − 2g·Σx), rearranged into one term per cell
+// boundary: ~250 terms per candidate instead of 5M quantizations. The boundaries of all 1000
+// candidates are sorted and located in one sweep through the sample (consecutive boundaries a few
+// values apart, not scattered over 40 MB).
+// When several candidates are within `recheck_rel` of the best, they are re-evaluated exactly as
+// the reference does (Σ (x − Q(x))², Q = quantize_value) and the tie rule is applied to those
+// values.
 //
 // Candidate quantizers (reference-spec §5.1, §6.2, §7, Q10): t_k = k·step with
 // step = ((absmax + margin)·expand)/num_candidates in float64; floating-point formats use the exact
@@ -22,6 +25,7 @@
 
 #include "exmy/formats/format_spec.hpp"
 #include "exmy/quantize/params.hpp"
+#include "exmy/sqnr/huge_page_allocator.hpp"
 
 namespace exmy {
 
@@ -49,31 +53,36 @@ struct line_search_result {
 /// every few values: the data structure behind the fast loss. Reusable across formats.
 class sorted_sample {
  public:
+  using buffer = std::vector<double, huge_page_allocator<double>>;
+
   /// Sorts `values` (finite doubles; throws exmy::error for NaN/inf or an empty sample).
   explicit sorted_sample(std::vector<double> values);
 
   std::size_t size() const { return x_.size(); }
   double min() const { return x_.front(); }
   double max() const { return x_.back(); }
-  const std::vector<double>& values() const { return x_; }
+  const buffer& values() const { return x_; }
 
   /// Σ(x − g(x))² (accurate to ~1e-25 relative) where g(x) is the point of the ascending grid
   /// `grid` nearest to x, the end points taking everything beyond them (saturation).
   double nearest_point_loss(const std::vector<double>& grid) const;
+  /// out[k] = nearest_point_loss(grids[k]) (to ~1e-27 relative) for many grids at once: all cell
+  /// boundaries are sorted and located in one forward sweep through the sample, on every core;
+  /// the same for any thread count.
+  void nearest_point_losses(const std::vector<std::vector<double>>& grids, double* out) const;
 
  private:
-  /// Σx and Σx² (double-double) of the values before one index; both in one 32-byte entry so
-  /// that a lookup touches one cache line.
+  /// Σx (double-double) of the values before one index.
   struct prefix {
-    double x_hi = 0, x_lo = 0, x2_hi = 0, x2_lo = 0;
+    double hi, lo;  // no initialisers: the 20 MB table is written once, not zeroed first
   };
-  prefix prefix_at(std::size_t i) const;     // sums over x_[0, i)
-  std::size_t upper_index(double v) const;   // number of samples ≤ v
-  static constexpr std::size_t block = 8;    // prefix sums are stored every `block` values
-  static constexpr std::size_t stride = 64;  // search index: every 64th value, every 64²th value
-  std::vector<double> x_;
-  std::vector<double> coarse_, top_;  // x_[0], x_[64], … and x_[0], x_[4096], …
-  std::vector<prefix> prefix_;        // entry b: sums over x_[0, b·block)
+  prefix prefix_at(std::size_t i) const;  // Σ over x_[0, i)
+  // Number of samples ≤ v, for x_[0] ≤ v < x_.back(), searched outward from the index `guess`.
+  std::size_t upper_index_near(double v, std::size_t guess) const;
+  static constexpr std::size_t block = 4;  // prefix sums are stored every `block` values
+  buffer x_;
+  std::vector<prefix, huge_page_allocator<prefix>> prefix_;  // entry b: Σ over x_[0, b·block)
+  double sum_x2_hi_ = 0, sum_x2_lo_ = 0;                     // Σx² of the whole sample
 };
 
 /// The quantizer of threshold t (candidate range [−t, t]) as the reference builds it (see above).
