@@ -63,4 +63,9 @@ $PY analysis/fig_ptq.py $OUT/ptq_fashion_cnn.json -o $FIG
 if [ -f $OUT/ptq/silero_vad_legacy.tensor.json ]; then
   $PY analysis/fig_ptq.py $OUT/ptq/silero_vad_legacy.tensor.json -o $FIG
 fi
+# Accuracy-driven tuning (issue 6): results/tuning/ comes from results/tuning/run_tuning.sh (about
+# 60 evaluations of the network on the 10 000 test images), so it is drawn as committed here.
+if ls $OUT/tuning/tuning_*_*.json > /dev/null 2>&1; then
+  $PY analysis/fig_tuning.py $OUT/tuning -o $FIG
+fi
 echo "make_figures: results in $OUT/, figures in $FIG/"

@@ -207,3 +207,37 @@ def test_ptq_heatmap_and_scatter(tmp_path):
                     if c["format"] == f and c["predicted_db"] is not None]
         got = [tuple(p) for p in by_fmt[f].get_offsets()]
         assert sorted(got) == sorted(want_pts)
+
+
+def test_tuning_accuracy_vs_trials(tmp_path):
+    import fig_tuning
+
+    folder = fixture("tuning")
+    fig = fig_tuning.main([folder, "-o", str(tmp_path)])
+    assert_files(tmp_path, "tuning")
+    axes = axes_by_gid(fig)
+    assert set(axes) == {"e4m3", "int8"}
+    checked = 0
+    for name in os.listdir(folder):
+        d = json.load(open(os.path.join(folder, name)))
+        strategy, fmt = name[len("tuning_"):-len(".json")].rsplit("_", 1)
+        ax = axes[fmt]
+        lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+        line = lines[strategy]
+        assert list(line.get_xdata()) == [t["trial"] for t in d["trials"]]
+        assert np.allclose(line.get_ydata(), [100 * t["accuracy"] for t in d["trials"]], rtol=0, atol=1e-12)
+        met = [t for t in d["trials"] if t["passed"]]
+        if met:
+            assert list(lines[strategy + "|met"].get_xdata()) == [t["trial"] for t in met]
+        base = 100 * d["baseline"]["accuracy"]
+        assert lines["fp32"].get_ydata()[0] == pytest.approx(base)
+        assert lines["target"].get_ydata()[0] == pytest.approx(base * (1 - d["settings"]["tolerable_loss"]))
+        checked += 1
+    assert checked == 4
+
+
+def test_tuning_figure_needs_runs(tmp_path):
+    import fig_tuning
+
+    with pytest.raises(ValueError):
+        fig_tuning.main([str(tmp_path), "-o", str(tmp_path)])
