@@ -16,6 +16,7 @@
 #include "exmy/quantize/params.hpp"
 #include "exmy/quantize/quantize_cpu.hpp"
 #include "exmy/quantize/round.hpp"
+#include "exmy/quantize/round_fast.hpp"
 
 using namespace exmy;
 
@@ -330,4 +331,65 @@ TEST_CASE("outputs beyond 16 MiB (non-temporal stores) equal the scalar rule, an
           CHECK(bad == 0);
         }
   }
+}
+
+TEST_CASE("float32 fast paths (FMA product and table read) equal the scalar rule over many scales") {
+  // round_fast.hpp picks, per call, the FMA product when fmaf(q, s_lo, q·s_hi) is exact for every
+  // significand (make_fast_params checks it), else the output table. Sweep 400 maxvals per format
+  // so that both choices occur, on every grid value, every midpoint (double, rounded to float) and
+  // their float neighbours, and on random data; every path must equal quantize_value bit for bit.
+  long fma_scales = 0, table_scales = 0;
+  for (const char* fmt : {"e4m3", "e2m5", "e5m2", "int8", "int4", "uint8a", "e3m2fn", "e4m3fnuz"}) {
+    for (int k = 0; k < 400; ++k) {
+      const format_spec f = parse_format(fmt);
+      // Odd k: a scale s with n·s within ~2^−50 of a float rounding boundary for a significand
+      // n = 9 + k % 7 (s = midpoint/n, nudged), where the FMA product may round the other way.
+      const bool affine = std::string(fmt) == "uint8a";
+      const double native = 1.0 / (affine ? make_affine_params(f, -0.3, 1.0) : make_params(f, 1.0)).scale;
+      const double mid = 1.0 + (2.0 * (k % 50) + 1.0) * 0x1p-24;
+      const double s = mid / (9 + k % 7) * (1.0 + ((k / 2) % 5 - 2) * 0x1p-50);
+      const double maxval = k % 2 ? s * native : std::ldexp(1.0 + k * (1.0 / 397.0) + 1e-7 * k, k % 7 - 3);
+      // The affine format takes a lopsided range, so its two maxima differ.
+      const quant_params p = affine ? make_affine_params(f, -0.3 * maxval, maxval)
+                                                           : make_params(f, maxval);
+      std::vector<float> table;
+      const fast_params fp = make_fast_params(p, &table);
+      REQUIRE(fp.eligible == 1);
+      (fp.fma_ok ? fma_scales : table_scales) += 1;
+      if (k % 8 != 0 && fp.fma_ok) continue;  // every 8th scale and every table one
+      std::vector<float> x = make_data<float>(1003, maxval, 7 + k);
+      const std::vector<double> g = grid(p);
+      for (std::size_t j = 0; j < g.size(); ++j) {
+        const float v = static_cast<float>(g[j]);
+        x.push_back(v);
+        if (j + 1 < g.size()) {
+          const float mid = static_cast<float>(0.5 * (g[j] + g[j + 1]));
+          for (float m : {mid, std::nextafter(mid, -1e30f), std::nextafter(mid, 1e30f)}) x.push_back(m);
+        }
+      }
+      std::vector<float> out(x.size());
+      for (rounding r : {rounding::rne, rounding::rna})
+        for (simd_path sp : supported_paths()) {
+          set_simd_path(sp);
+          quantize_options opt;
+          opt.mode = r;
+          quantize(x.data(), out.data(), x.size(), p, opt);
+          long bad = 0;
+          std::size_t first = 0;
+          for (std::size_t i = 0; i < x.size(); ++i)
+            if (!same_bits(out[i], quantize_value(x[i], p, r, 0u)) && bad++ == 0) first = i;
+          CAPTURE(fmt);
+          CAPTURE(maxval);
+          CAPTURE(fp.fma_ok);
+          CAPTURE(to_string(r));
+          CAPTURE(to_string(sp));
+          CAPTURE(x[first]);
+          CHECK(bad == 0);
+        }
+      set_simd_path(simd_path::automatic);
+    }
+  }
+  MESSAGE("scales on the FMA product: ", fma_scales, ", on the table: ", table_scales);
+  CHECK(fma_scales > 0);
+  CHECK(table_scales > 0);
 }

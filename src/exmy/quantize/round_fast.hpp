@@ -48,6 +48,12 @@ struct fast_params {
   const float* table = nullptr;
   int table_max = 0;
   float out_max_pos = 0, out_max_neg = 0;  ///< RN(largest magnitude · s) on each side
+  /// 1 when fmaf(q, s_lo, q·s_hi) == RN(q·s) for every unit-frame value q of the table (checked
+  /// for every significand when the table is built): the output is then two float operations
+  /// instead of a table read (block_fast_fma_avx2). s_hi + s_lo is s to ~48 bits, so this fails
+  /// only where some n·s lies within ~2^−(48−qbits) of a float rounding boundary (≈ 2^−(25−qbits)
+  /// per significand); the table path covers those scales.
+  int fma_ok = 0;
 };
 
 namespace detail {
@@ -113,6 +119,15 @@ inline fast_params make_fast_params(const quant_params& p, std::vector<float>* t
     f.table_max = nmax;
     f.out_max_pos = detail::product_to_float(p.max_pos_n, p.alpha, p.scale_exp + p.max_q);
     f.out_max_neg = detail::product_to_float(p.max_neg_n, p.alpha, p.scale_exp + p.max_q);
+    // The FMA product: q·s_hi is exact (q < 2^qbits, s_hi has 24 − qbits bits) and the fma rounds
+    // q·s_hi + q·s_lo once; scaling by 2^qe commutes with it in the normal range (as for the
+    // table), so checking every significand at qe = 0 and the two maxima covers every output.
+    auto fma_product = [&](float q) { return std::fmaf(q, f.s_lo, q * f.s_hi); };
+    bool ok = f.flush_below == 0.0f;
+    for (int n = 0; ok && n <= nmax; ++n)
+      ok = fma_product(static_cast<float>(n)) == (*table)[static_cast<std::size_t>(n)];
+    ok = ok && fma_product(f.max_pos) == f.out_max_pos && fma_product(f.max_neg) == f.out_max_neg;
+    f.fma_ok = ok ? 1 : 0;
   }
   return f;
 }
@@ -138,21 +153,37 @@ EXMY_FORCEINLINE float sr_offset(std::uint32_t u) {
     return 0.5f;
 }
 
+/// The decision step shared by quantize_fast and quantize_fast_table: |x|, its sign, the unit-frame
+/// binade exponent qe of u = |x|/s and the rounding position z = u·2^−qe + c.
+struct fast_position {
+  std::uint32_t sign, axb;
+  float ax, z;
+  int qe;
+};
+EXMY_FORCEINLINE fast_position fast_locate(float x, const fast_params& f, float c) {
+  using detail::bits_of;
+  fast_position r;
+  const std::uint32_t xb = bits_of(x);
+  r.sign = xb & 0x80000000u;
+  r.axb = xb & 0x7fffffffu;
+  r.ax = detail::from_bits_f(r.axb);
+  const float u = r.ax * f.inv_s;
+  int eb = static_cast<int>(bits_of(u) >> 23) - 127;
+  eb = eb < f.emin ? f.emin : eb;
+  eb = eb > f.emax ? f.emax : eb;
+  r.qe = eb - f.man_bits;
+  r.z = u * detail::pow2f(-r.qe) + c;
+  return r;
+}
+
 /// The float32 evaluation. `c` is the rounding offset: 0.5 for rne/rna, 0 for rtz, 1 − u·2^−32
 /// for stochastic (sr_offset). Sets hard = 1 when the result must come from quantize_value instead.
 EXMY_FORCEINLINE float quantize_fast(float x, const fast_params& f, float c, int& hard) {
   using detail::bits_of;
-  const std::uint32_t xb = bits_of(x);
-  const std::uint32_t sign = xb & 0x80000000u;
-  const std::uint32_t axb = xb & 0x7fffffffu;
-  const float ax = detail::from_bits_f(axb);
-  const float u = ax * f.inv_s;
-  int eb = static_cast<int>(bits_of(u) >> 23) - 127;
-  eb = eb < f.emin ? f.emin : eb;
-  eb = eb > f.emax ? f.emax : eb;
-  const int qe = eb - f.man_bits;
-  const float t = u * detail::pow2f(-qe);
-  const float z = t + c;
+  const fast_position pos = fast_locate(x, f, c);
+  const std::uint32_t sign = pos.sign, axb = pos.axb;
+  const float ax = pos.ax, z = pos.z;
+  const int qe = pos.qe;
   const float n = ax == 0.0f ? 0.0f : __builtin_floorf(z);  // exact zeros stay zero in every mode
   const float d = z - n;
   const float dist = d < 0.5f ? d : 1.0f - d;
@@ -186,17 +217,10 @@ template <rounding R>
 EXMY_FORCEINLINE float quantize_fast_table(float x, const fast_params& f,
                                            const float* __restrict table, float c, int& hard) {
   using detail::bits_of;
-  const std::uint32_t xb = bits_of(x);
-  const std::uint32_t sign = xb & 0x80000000u;
-  const std::uint32_t axb = xb & 0x7fffffffu;
-  const float ax = detail::from_bits_f(axb);
-  const float u = ax * f.inv_s;
-  int eb = static_cast<int>(bits_of(u) >> 23) - 127;
-  eb = eb < f.emin ? f.emin : eb;
-  eb = eb > f.emax ? f.emax : eb;
-  const int qe = eb - f.man_bits;
-  const float t = u * detail::pow2f(-qe);
-  const float z = t + c;
+  const fast_position pos = fast_locate(x, f, c);
+  const std::uint32_t sign = pos.sign, axb = pos.axb;
+  const float ax = pos.ax, z = pos.z;
+  const int qe = pos.qe;
   float n = __builtin_floorf(z);
   if constexpr (R == rounding::stochastic) n = ax == 0.0f ? 0.0f : n;
   const float d = z - n;
