@@ -333,7 +333,7 @@ TEST_CASE("outputs beyond 16 MiB (non-temporal stores) equal the scalar rule, an
   }
 }
 
-TEST_CASE("float32 fast paths (FMA product and table read) equal the scalar rule over many scales") {
+TEST_CASE("fast paths (float32 FMA product and table read, float64) equal the scalar rule over many scales") {
   // round_fast.hpp picks, per call, the FMA product when fmaf(q, s_lo, q·s_hi) is exact for every
   // significand (make_fast_params checks it), else the output table. Sweep 400 maxvals per format
   // so that both choices occur, on every grid value, every midpoint (double, rounded to float) and
@@ -384,6 +384,32 @@ TEST_CASE("float32 fast paths (FMA product and table read) equal the scalar rule
           CAPTURE(to_string(r));
           CAPTURE(to_string(sp));
           CAPTURE(x[first]);
+          CHECK(bad == 0);
+        }
+      set_simd_path(simd_path::automatic);
+      // float64 data (quantize_fast_d, round-to-nearest): the same values, and the midpoints and
+      // their double neighbours.
+      std::vector<double> xd(x.begin(), x.end());
+      for (std::size_t j = 0; j + 1 < g.size(); ++j) {
+        const double mid = 0.5 * (g[j] + g[j + 1]);
+        for (double m : {mid, std::nextafter(mid, -1e300), std::nextafter(mid, 1e300)}) xd.push_back(m);
+      }
+      std::vector<double> outd(xd.size());
+      for (rounding r : {rounding::rne, rounding::rna})
+        for (simd_path sp : supported_paths()) {
+          set_simd_path(sp);
+          quantize_options opt;
+          opt.mode = r;
+          quantize(xd.data(), outd.data(), xd.size(), p, opt);
+          long bad = 0;
+          std::size_t first = 0;
+          for (std::size_t i = 0; i < xd.size(); ++i)
+            if (!same_bits(outd[i], quantize_value(xd[i], p, r, 0u)) && bad++ == 0) first = i;
+          CAPTURE(fmt);
+          CAPTURE(maxval);
+          CAPTURE(to_string(r));
+          CAPTURE(to_string(sp));
+          CAPTURE(xd[first]);
           CHECK(bad == 0);
         }
       set_simd_path(simd_path::automatic);

@@ -241,4 +241,73 @@ EXMY_FORCEINLINE float quantize_fast_table(float x, const fast_params& f,
   return detail::from_bits_f(bits_of(r) | (sign & keep));
 }
 
+/// Constants of the float64 evaluation (quantize_fast_d) for round-to-nearest. eligible = 0: use
+/// round.hpp. The same argument as the float32 header above, with 53-bit lanes: u = |x|·RN(1/s)
+/// errs by ≤ 2^−52 relative, so a distance to the decision boundary above
+/// tol = 2^−50·(t_max + 2) decides exactly; the output q·s is one correctly rounded multiply
+/// (s = alpha·2^k is a double), i.e. round.hpp's RN(n·alpha)·2^(q+k), as long as every non-zero
+/// output is a normal double (checked here).
+struct fast_params_d {
+  int eligible = 0;
+  double inv_s = 1.0, s = 1.0;
+  std::int64_t emin = 0, emax = 0, man_bits = 0;
+  double max_pos = 0, max_neg = 0;  ///< unit-frame maxima
+  double flush_below = 0;           ///< unit-frame flush threshold (0: no flushing)
+  double lim = 0.5;                 ///< |z − nf| above lim: within tol of a boundary (hard)
+  std::uint64_t zero_sign_mask = 0; ///< sign bit kept on zero results when −0 is representable
+  std::uint64_t nonsat = 0;         ///< all ones when overflow is not saturating
+};
+
+inline fast_params_d make_fast_params_d(const quant_params& p) {
+  fast_params_d f;
+  const double tmax = p.is_float ? double(2 << p.man_bits) : (p.max_pos_n > p.max_neg_n ? p.max_pos_n : p.max_neg_n);
+  const double big_n = p.max_pos_n > p.max_neg_n ? p.max_pos_n : p.max_neg_n;
+  const double min_step = p.scale * detail::pow2(p.is_float ? p.emin - p.man_bits : 0);
+  if (p.emin - p.man_bits < -900 || p.emax + 2 > 900 || tmax > double(1 << 20)) return f;
+  if (!(p.scale >= 0x1p-900 && p.scale <= 0x1p900)) return f;
+  if (!(min_step >= 0x1p-1000 && big_n * detail::pow2(p.max_q) * p.scale < 0x1p1000)) return f;
+  f.eligible = 1;
+  f.inv_s = 1.0 / p.scale;
+  f.s = p.scale;
+  f.emin = p.emin;
+  f.emax = p.emax;
+  f.man_bits = p.man_bits;
+  f.max_pos = p.max_pos_n * detail::pow2(p.max_q);
+  f.max_neg = p.max_neg_n * detail::pow2(p.max_q);
+  f.flush_below = p.flush_subnormals ? p.min_normal : 0.0;
+  f.lim = 0.5 - (tmax + 2.0) * 0x1p-50;  // exact in double (tmax ≤ 2^20)
+  f.zero_sign_mask = p.neg_zero ? 0x8000000000000000ull : 0u;
+  f.nonsat = p.on_overflow == overflow_result::saturate ? 0u : ~std::uint64_t{0};
+  return f;
+}
+
+/// The float64 evaluation for rne and rna (ties are always flagged): written with 64-bit masks
+/// so that GCC vectorizes a loop around it. hard = 1: take quantize_value instead.
+EXMY_FORCEINLINE double quantize_fast_d(double x, const fast_params_d& f, std::int64_t& hard) {
+  using detail::bits_of;
+  using detail::from_bits;
+  const std::uint64_t xb = bits_of(x);
+  const std::uint64_t sign = xb & 0x8000000000000000ull;
+  const std::uint64_t axb = xb & 0x7fffffffffffffffull;
+  const double u = from_bits(axb) * f.inv_s;
+  std::int64_t eb = static_cast<std::int64_t>(bits_of(u) >> 52) - 1023;
+  eb = eb < f.emin ? f.emin : eb;
+  eb = eb > f.emax ? f.emax : eb;
+  const std::int64_t qe = eb - f.man_bits;
+  const double z = u * from_bits(static_cast<std::uint64_t>(1023 - qe) << 52);
+  const double nf = __builtin_nearbyint(z);
+  const double d = z - nf;
+  const double ad = d < 0.0 ? -d : d;
+  const double q = nf * from_bits(static_cast<std::uint64_t>(1023 + qe) << 52);
+  const double mx = sign ? f.max_neg : f.max_pos;
+  const bool over = !(q <= mx);  // also for NaN
+  double qc = over ? mx : q;
+  qc = qc < f.flush_below ? 0.0 : qc;
+  const double r = qc * f.s;
+  const std::uint64_t keep = r != 0.0 ? 0x8000000000000000ull : f.zero_sign_mask;
+  hard = static_cast<std::int64_t>((ad > f.lim) & !over) | static_cast<std::int64_t>(over & (f.nonsat != 0)) |
+         static_cast<std::int64_t>(axb >= 0x7ff0000000000000ull);
+  return from_bits(bits_of(r) | (sign & keep));
+}
+
 }  // namespace exmy
