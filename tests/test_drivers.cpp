@@ -333,6 +333,31 @@ TEST_CASE("outputs beyond 16 MiB (non-temporal stores) equal the scalar rule, an
   }
 }
 
+// quantize() of x under rne and rna on every SIMD path equals quantize_value bit for bit.
+template <class T>
+void check_nearest_paths(const std::vector<T>& x, const quant_params& p, const char* fmt, double maxval) {
+  std::vector<T> out(x.size());
+  for (rounding r : {rounding::rne, rounding::rna})
+    for (simd_path sp : supported_paths()) {
+      set_simd_path(sp);
+      quantize_options opt;
+      opt.mode = r;
+      quantize(x.data(), out.data(), x.size(), p, opt);
+      long bad = 0;
+      std::size_t first = 0;
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (!same_bits(out[i], quantize_value(x[i], p, r, 0u)) && bad++ == 0) first = i;
+      CAPTURE(fmt);
+      CAPTURE(maxval);
+      CAPTURE(sizeof(T));
+      CAPTURE(to_string(r));
+      CAPTURE(to_string(sp));
+      CAPTURE(x[first]);
+      CHECK(bad == 0);
+    }
+  set_simd_path(simd_path::automatic);
+}
+
 TEST_CASE("fast paths (float32 FMA product and table read, float64) equal the scalar rule over many scales") {
   // round_fast.hpp picks, per call, the FMA product when fmaf(q, s_lo, q·s_hi) is exact for every
   // significand (make_fast_params checks it), else the output table. Sweep 400 maxvals per format
@@ -367,26 +392,7 @@ TEST_CASE("fast paths (float32 FMA product and table read, float64) equal the sc
           for (float m : {mid, std::nextafter(mid, -1e30f), std::nextafter(mid, 1e30f)}) x.push_back(m);
         }
       }
-      std::vector<float> out(x.size());
-      for (rounding r : {rounding::rne, rounding::rna})
-        for (simd_path sp : supported_paths()) {
-          set_simd_path(sp);
-          quantize_options opt;
-          opt.mode = r;
-          quantize(x.data(), out.data(), x.size(), p, opt);
-          long bad = 0;
-          std::size_t first = 0;
-          for (std::size_t i = 0; i < x.size(); ++i)
-            if (!same_bits(out[i], quantize_value(x[i], p, r, 0u)) && bad++ == 0) first = i;
-          CAPTURE(fmt);
-          CAPTURE(maxval);
-          CAPTURE(fp.fma_ok);
-          CAPTURE(to_string(r));
-          CAPTURE(to_string(sp));
-          CAPTURE(x[first]);
-          CHECK(bad == 0);
-        }
-      set_simd_path(simd_path::automatic);
+      check_nearest_paths(x, p, fmt, maxval);
       // float64 data (quantize_fast_d, round-to-nearest): the same values, and the midpoints and
       // their double neighbours.
       std::vector<double> xd(x.begin(), x.end());
@@ -394,25 +400,7 @@ TEST_CASE("fast paths (float32 FMA product and table read, float64) equal the sc
         const double mid = 0.5 * (g[j] + g[j + 1]);
         for (double m : {mid, std::nextafter(mid, -1e300), std::nextafter(mid, 1e300)}) xd.push_back(m);
       }
-      std::vector<double> outd(xd.size());
-      for (rounding r : {rounding::rne, rounding::rna})
-        for (simd_path sp : supported_paths()) {
-          set_simd_path(sp);
-          quantize_options opt;
-          opt.mode = r;
-          quantize(xd.data(), outd.data(), xd.size(), p, opt);
-          long bad = 0;
-          std::size_t first = 0;
-          for (std::size_t i = 0; i < xd.size(); ++i)
-            if (!same_bits(outd[i], quantize_value(xd[i], p, r, 0u)) && bad++ == 0) first = i;
-          CAPTURE(fmt);
-          CAPTURE(maxval);
-          CAPTURE(to_string(r));
-          CAPTURE(to_string(sp));
-          CAPTURE(xd[first]);
-          CHECK(bad == 0);
-        }
-      set_simd_path(simd_path::automatic);
+      check_nearest_paths(xd, p, fmt, maxval);
     }
   }
   MESSAGE("scales on the FMA product: ", fma_scales, ", on the table: ", table_scales);
