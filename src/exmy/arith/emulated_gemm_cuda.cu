@@ -12,34 +12,18 @@
 #include <string>
 
 #include "exmy/arith/emulated_gemm.hpp"
+#include "exmy/quantize/cuda_support.cuh"
 #include "exmy/quantize/quantize_cuda.hpp"
 
 namespace exmy {
 namespace {
 
+using cuda_support::device_buffer;
+constexpr const char* k_context = "emulated GEMM on CUDA, ";
+void check(cudaError_t e, const char* what) { cuda_support::check(e, what, k_context); }
+
 constexpr int k_tile = 16;  // 16×16 threads per CUDA block, one C entry each
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess)
-    throw error(std::string("emulated GEMM on CUDA, ") + what + ": " + cudaGetErrorString(e));
-}
-
-template <class T>
-class device_buffer {
- public:
-  explicit device_buffer(std::size_t n) {
-    if (n) check(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)), "cudaMalloc");
-  }
-  ~device_buffer() {
-    if (p_) cudaFree(p_);
-  }
-  device_buffer(const device_buffer&) = delete;
-  device_buffer& operator=(const device_buffer&) = delete;
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-};
 
 // The product of row i of A and column j of B under the multiplier (operands split on the fly:
 // split_of is a pure function of the value, so this equals the host's pre-split arrays).
@@ -95,7 +79,8 @@ void emulated_gemm_cuda(const arithmetic& ar, const float* a, const float* b, fl
     cudaStream_t s;
     ~destroy() { cudaStreamDestroy(s); }
   } destroy_stream{s};
-  device_buffer<float> da(std::size_t(m * k)), db(std::size_t(k * n)), dc(std::size_t(m * n));
+  device_buffer<float> da(std::size_t(m * k), k_context), db(std::size_t(k * n), k_context),
+      dc(std::size_t(m * n), k_context);
   if (m * k) check(cudaMemcpyAsync(da.get(), a, sizeof(float) * std::size_t(m * k), cudaMemcpyHostToDevice, s), "copy A");
   if (k * n) check(cudaMemcpyAsync(db.get(), b, sizeof(float) * std::size_t(k * n), cudaMemcpyHostToDevice, s), "copy B");
   const dim3 threads(k_tile, k_tile);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "exmy/quantize/cuda_support.cuh"
 #include "exmy/quantize/quantize_cuda.hpp"
 #include "exmy/quantize/round.hpp"
 #include "exmy/quantize/stats_lanes.hpp"
@@ -24,53 +25,14 @@
 namespace exmy {
 namespace {
 
+using cuda_support::check;
+using cuda_support::device_buffer;
+using cuda_support::device_guard;
+
 constexpr int k_threads = 256;                          // threads per CUDA block
 constexpr std::size_t k_stats_block = stats_block_len;  // the host's blocks (quantize_cpu.cpp)
 constexpr int k_sum_fields = 5;                         // ee, xx, xe, e, x
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
-}
-
-// Selects `device` for the lifetime of the guard (device < 0: keep the current one).
-class device_guard {
- public:
-  explicit device_guard(int device) {
-    if (device < 0) return;
-    check(cudaGetDevice(&prev_), "cudaGetDevice");
-    if (prev_ == device) {
-      prev_ = -1;
-      return;
-    }
-    check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  ~device_guard() {
-    if (prev_ >= 0) cudaSetDevice(prev_);
-  }
-  device_guard(const device_guard&) = delete;
-  device_guard& operator=(const device_guard&) = delete;
-
- private:
-  int prev_ = -1;
-};
-
-// Device memory owned for the duration of one call.
-template <class T>
-class device_buffer {
- public:
-  explicit device_buffer(std::size_t n) {
-    if (n) check(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)), "cudaMalloc");
-  }
-  ~device_buffer() {
-    if (p_) cudaFree(p_);
-  }
-  device_buffer(const device_buffer&) = delete;
-  device_buffer& operator=(const device_buffer&) = delete;
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-};
 
 // The scalar rule for global element index i: exactly the call of quantize_kernels.inc.
 template <rounding R, bool HW, class T>

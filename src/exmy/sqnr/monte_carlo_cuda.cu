@@ -16,36 +16,21 @@
 #include <string>
 
 #include "exmy/formats/format_spec.hpp"
+#include "exmy/quantize/cuda_support.cuh"
 #include "exmy/quantize/quantize_cuda.hpp"
 #include "exmy/sqnr/mc_kernels.hpp"
 
 namespace exmy {
 namespace {
 
+using cuda_support::check;
+using cuda_support::device_buffer;
+using cuda_support::device_guard;
+
 constexpr int k_threads = 256;                           // CUDA threads per CUDA block
 constexpr int k_threads_per_sample_block = mc_lanes / 2;  // two lanes per thread
 constexpr std::uint64_t k_blocks_per_launch = std::uint64_t{1} << 18;  // 2^30 samples
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
-}
-
-template <class T>
-class device_buffer {
- public:
-  explicit device_buffer(std::size_t n) {
-    if (n) check(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)), "cudaMalloc");
-  }
-  ~device_buffer() {
-    if (p_) cudaFree(p_);
-  }
-  device_buffer(const device_buffer&) = delete;
-  device_buffer& operator=(const device_buffer&) = delete;
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-};
 
 // Sample i from an attempt-0 candidate v: v itself when accepted, else draw() from the start
 // (which repeats attempt 0, rejects it again and goes on) — the value of draw(sp, seed, i).
@@ -171,17 +156,7 @@ void mc_cuda_chunks(const mc_args& args, const mc_geometry& g, mc_sums* chunks, 
   std::string why;
   if (!mc_cuda_ready(&why)) throw error("Monte-Carlo --device cuda: " + why);
   device = cuda_select_device(device);  // < 0: the least-loaded device
-  int prev = -1;
-  if (device >= 0) {
-    check(cudaGetDevice(&prev), "cudaGetDevice");
-    check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  struct restore {
-    int dev;
-    ~restore() {
-      if (dev >= 0) cudaSetDevice(dev);
-    }
-  } restore_device{prev};
+  const device_guard on_device(device);
   mc_args a = args;
   // The empirical sampler reads its values from device memory (same values, same bits).
   device_buffer<double> values(a.sp.kind == sampler_kind::empirical ? a.sp.count : 0);
