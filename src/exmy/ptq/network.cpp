@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <map>
 
 #include <Eigen/Dense>
@@ -15,6 +16,28 @@ namespace exmy {
 namespace {
 
 using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// An exception must not leave an OpenMP region (std::terminate), and a gemm_hook can throw (a
+// device error of cublas_gemm_hook): the first one thrown in the region is kept and rethrown by
+// the calling thread after it.
+class first_exception {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+#pragma omp critical(exmy_network_first_exception)
+      if (!e_) e_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (e_) std::rethrow_exception(e_);
+  }
+
+ private:
+  std::exception_ptr e_;
+};
 
 std::int64_t product(const std::vector<std::int64_t>& s) {
   std::int64_t n = 1;
@@ -88,6 +111,7 @@ void conv2d(const net_node& n, const std::vector<std::int64_t>& s, const tensor&
   const std::int64_t co = n.out_shape[0], ho = n.out_shape[1], wo = n.out_shape[2];
   const std::int64_t k = n.weight.shape[2], kk = c * k * k, p = ho * wo;
   const Eigen::Map<const row_matrix> wm(n.weight.data.data(), co, kk);
+  first_exception hook_error;
 #pragma omp parallel
   {
     std::vector<float> col(std::size_t(kk * p));
@@ -114,13 +138,15 @@ void conv2d(const net_node& n, const std::vector<std::int64_t>& s, const tensor&
           }
       Eigen::Map<row_matrix> om(out.data.data() + b * co * p, co, p);
       if (gemm)
-        gemm(node, n.weight.data.data(), col.data(), out.data.data() + b * co * p, co, kk, p);
+        hook_error.run(
+            [&] { gemm(node, n.weight.data.data(), col.data(), out.data.data() + b * co * p, co, kk, p); });
       else
         om.noalias() = wm * Eigen::Map<const row_matrix>(col.data(), kk, p);
       if (!n.bias.empty())
         for (std::int64_t o = 0; o < co; ++o) om.row(o).array() += n.bias[std::size_t(o)];
     }
   }
+  hook_error.rethrow();
 }
 
 // Eval mode: y = x·a + b with a = γ/√(var+ε), b = β − mean·a (a, b computed in double, applied
@@ -322,16 +348,20 @@ tensor forward(const network& net, const float* images, std::int64_t count,
         const std::int64_t o = n.weight.shape[0], k = n.weight.shape[1];
         const Eigen::Map<const row_matrix> wm(n.weight.data.data(), o, k);
         // One matrix-vector product per image (batch-independent summation order).
+        first_exception hook_error;
 #pragma omp parallel for schedule(static)
         for (std::int64_t b = 0; b < count; ++b) {
           Eigen::Map<Eigen::VectorXf> y(out.data.data() + b * o, o);
           if (opt.gemm)
-            opt.gemm(int(i), n.weight.data.data(), in[0]->data.data() + b * k, y.data(), o, k, 1);
+            hook_error.run([&] {
+              opt.gemm(int(i), n.weight.data.data(), in[0]->data.data() + b * k, y.data(), o, k, 1);
+            });
           else
             y.noalias() = wm * Eigen::Map<const Eigen::VectorXf>(in[0]->data.data() + b * k, k);
           if (!n.bias.empty())
             for (std::int64_t r = 0; r < o; ++r) y[r] += n.bias[std::size_t(r)];
         }
+        hook_error.rethrow();
         break;
       }
     }

@@ -412,11 +412,14 @@ std::vector<int> predict(const quantized_model& q, const image_set& s, std::int6
   return r;
 }
 
-std::vector<int> predict(const network& net, const image_set& s, std::int64_t batch) {
+std::vector<int> predict(const network& net, const image_set& s, std::int64_t batch,
+                         const gemm_hook& gemm) {
+  forward_options f;
+  f.gemm = gemm;
   std::vector<int> r;
   r.reserve(std::size_t(s.count));
   for (std::int64_t b = 0; b < s.count; b += batch) {
-    const std::vector<int> p = argmax_rows(forward(net, s.image(b), std::min(batch, s.count - b)));
+    const std::vector<int> p = argmax_rows(forward(net, s.image(b), std::min(batch, s.count - b), f));
     r.insert(r.end(), p.begin(), p.end());
   }
   return r;

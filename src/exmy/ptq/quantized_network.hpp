@@ -169,8 +169,9 @@ tensor run(const quantized_model& q, const float* images, std::int64_t count,
 /// Predicted classes of every image of the set (batches of `batch`).
 std::vector<int> predict(const quantized_model& q, const image_set& s, std::int64_t batch = 250,
                          const gemm_hook& gemm = {});
-/// The float32 network's predictions.
-std::vector<int> predict(const network& net, const image_set& s, std::int64_t batch = 250);
+/// The float32 network's predictions (`gemm`: e.g. cublas_gemm_hook, ptq/gemm_cublas.hpp).
+std::vector<int> predict(const network& net, const image_set& s, std::int64_t batch = 250,
+                         const gemm_hook& gemm = {});
 
 /// The parameters for an activation range (symmetric maxval, or affine for integer formats when
 /// `affine`); `identity` is set when the range holds no non-zero value.

@@ -207,12 +207,16 @@ tuning_result autotune(const tuning_space& space, const tuning_config& cfg,
 }
 
 std::vector<sensitivity_entry> unit_sensitivity(const prepared_model& m, const quant_config& base,
-                                                sensitivity_measure measure) {
+                                                sensitivity_measure measure,
+                                                const gemm_hook& gemm) {
   const std::vector<unit_state> plan = plan_units(m, base);
   std::vector<sensitivity_entry> r;
   if (measure == sensitivity_measure::output) {
     if (m.calibration.count < 1) throw error("sensitivity: calibrate() first");
-    const tensor ref = forward(m.net, m.calibration.pixels.data(), m.calibration.count);
+    // The reference on the same GEMMs as the quantized runs: only quantization separates them.
+    forward_options fo;
+    fo.gemm = gemm;
+    const tensor ref = forward(m.net, m.calibration.pixels.data(), m.calibration.count, fo);
     double sig = 0;
     for (float z : ref.data) sig += double(z) * z;
     for (std::size_t u = 0; u < m.units.size(); ++u) {
@@ -220,7 +224,7 @@ std::vector<sensitivity_entry> unit_sensitivity(const prepared_model& m, const q
       quant_config c = base;
       for (std::size_t v = 0; v < m.units.size(); ++v)
         if (v != u) c.fp32_units.insert(m.units[v].name);
-      const tensor z = run(convert(m, c), m.calibration.pixels.data(), m.calibration.count);
+      const tensor z = run(convert(m, c), m.calibration.pixels.data(), m.calibration.count, gemm);
       double err = 0;
       for (std::size_t i = 0; i < z.data.size(); ++i) {
         const double d = double(z.data[i]) - double(ref.data[i]);
@@ -272,15 +276,17 @@ std::vector<sensitivity_entry> unit_sensitivity(const prepared_model& m, const q
 }
 
 tuning_space make_tuning_space(const prepared_model& m, const image_set& eval,
-                               sensitivity_measure measure) {
+                               sensitivity_measure measure, const gemm_hook& gemm) {
   tuning_space s;
   s.units = m.units;
   s.first_conv = m.first_conv;
   s.last_linear = m.last_linear;
-  s.evaluate = [&m, &eval](const quant_config& c) {
-    return accuracy(predict(convert(m, c), eval), eval.labels);
+  s.evaluate = [&m, &eval, gemm](const quant_config& c) {
+    return accuracy(predict(convert(m, c), eval, 250, gemm), eval.labels);
   };
-  s.sensitivity = [&m, measure](const quant_config& c) { return unit_sensitivity(m, c, measure); };
+  s.sensitivity = [&m, measure, gemm](const quant_config& c) {
+    return unit_sensitivity(m, c, measure, gemm);
+  };
   s.fp32_units = [&m](const quant_config& c) {
     const std::vector<unit_state> plan = plan_units(m, c);
     std::vector<std::string> r;

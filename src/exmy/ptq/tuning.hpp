@@ -111,12 +111,17 @@ struct tuning_space {
 tuning_result autotune(const tuning_space& space, const tuning_config& cfg,
                        const tuning_options& opt, double baseline);
 
-/// The tuning space of a calibrated model evaluated on `eval` (accuracy of predict()).
+/// The tuning space of a calibrated model evaluated on `eval` (accuracy of predict()). `gemm`
+/// computes the conv2d / linear GEMMs of every evaluation and of the output sensitivity's forward
+/// passes (e.g. cublas_gemm_hook, ptq/gemm_cublas.hpp; copied into the space); empty: Eigen on
+/// the CPU.
 tuning_space make_tuning_space(const prepared_model& m, const image_set& eval,
-                               sensitivity_measure measure);
+                               sensitivity_measure measure, const gemm_hook& gemm = {});
 
-/// Sensitivity of every unit `base` quantizes, by `measure` (see sensitivity_measure).
+/// Sensitivity of every unit `base` quantizes, by `measure` (see sensitivity_measure); `gemm` as
+/// for make_tuning_space (used by the output measure only: the others run no forward pass).
 std::vector<sensitivity_entry> unit_sensitivity(const prepared_model& m, const quant_config& base,
-                                                sensitivity_measure measure);
+                                                sensitivity_measure measure,
+                                                const gemm_hook& gemm = {});
 
 }  // namespace exmy
