@@ -68,4 +68,6 @@ fi
 if ls $OUT/tuning/tuning_*_*.json > /dev/null 2>&1; then
   $PY analysis/fig_tuning.py $OUT/tuning -o $FIG
 fi
+# 8. The provenance columns of results/README.md's table, from the files just written.
+$PY analysis/results_index.py $OUT
 echo "make_figures: results in $OUT/, figures in $FIG/"

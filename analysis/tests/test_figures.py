@@ -241,3 +241,44 @@ def test_tuning_figure_needs_runs(tmp_path):
 
     with pytest.raises(ValueError):
         fig_tuning.main([str(tmp_path), "-o", str(tmp_path)])
+
+
+def test_mx_bars_and_monte_carlo(tmp_path):
+    import fig_mx
+
+    fig = fig_mx.main([fixture("mx_floor.json"), fixture("mx_ceil.json"), "-o", str(tmp_path)])
+    assert_files(tmp_path, "mx_sqnr")
+    recs = records("mx_floor.json") + records("mx_ceil.json")
+    axes = axes_by_gid(fig)
+    assert set(axes) == {r["distribution"] for r in recs}
+    checked = 0
+    for d, ax in axes.items():
+        rows = [r for r in recs if r["distribution"] == d]
+        elements = list(dict.fromkeys(r["element_format"] for r in rows))
+        assert ax.xaxis.get_major_formatter().format_ticks(ax.get_xticks()) == elements
+        bars = {c.get_label(): [b.get_height() for b in c] for c in ax.containers
+                if not c.get_label().startswith("monte-carlo")}
+        assert set(bars) == {"floor", "ceil"}
+        for rule, heights in bars.items():
+            want = {r["element_format"]: r["sqnr_db"] for r in rows if r["block_rule"] == rule}
+            assert heights == [want[e] for e in elements]
+            checked += len(heights)
+        for rule in ("floor", "ceil"):
+            (eb,) = [c for c in ax.containers if c.get_label() == f"monte-carlo {rule}"]
+            ys = list(eb.lines[0].get_ydata())
+            want = {r["element_format"]: 10 * np.log10(r["second_moment"] / r["mc_mse"])
+                    for r in rows if r["block_rule"] == rule}
+            assert ys == pytest.approx([want[e] for e in elements], rel=1e-12)
+            # the analytic bar lies inside (or within a few CI widths of) the Monte-Carlo interval
+            for seg, e in zip(eb.lines[2][0].get_segments(), elements):
+                (_, lo), (_, hi) = seg
+                a = {r["element_format"]: r["sqnr_db"] for r in rows if r["block_rule"] == rule}[e]
+                assert lo - 2 * (hi - lo) <= a <= hi + 2 * (hi - lo)
+    assert checked == len(recs)
+
+
+def test_mx_figure_needs_block_columns(tmp_path):
+    import fig_mx
+
+    with pytest.raises(ValueError, match="--block"):
+        fig_mx.main([fixture("analytic_optimal.json"), "-o", str(tmp_path)])
