@@ -15,6 +15,7 @@
 
 #include "exmy/config.hpp"
 #include "exmy/formats/format_spec.hpp"
+#include "exmy/ptq/atomic_file.hpp"
 
 #if defined(EXMY_HAVE_GIT_SHA_HEADER)
 #include "exmy_git_sha.h"  // generated at build time (cmake/exmy_git_sha.cmake)
@@ -64,33 +65,24 @@ inline nlohmann::json provenance(int schema_version, int argc, char** argv) {
                         {"command", command_line(argc, argv)}};
 }
 
-/// Writes `text` to `path` atomically: a temporary file beside it, then rename. "-" is stdout.
+/// Writes `text` to `path` atomically (ptq/atomic_file.hpp: a temporary file beside it, fsync,
+/// rename; removed if the run is interrupted). "-" is stdout.
 inline void write_atomic(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
     std::cout << text;
     std::cout.flush();
     return;
   }
-  const std::string tmp = path + ".tmp-exmy";
-  {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    if (!os) throw exmy::error("cannot write output file '" + path + "'");
-    os << text;
-    os.flush();
-    if (!os) {
-      std::remove(tmp.c_str());
-      throw exmy::error("cannot write output file '" + path + "'");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw exmy::error("cannot rename the output into '" + path + "'");
-  }
+  exmy::atomic_file out(path);
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
-/// Runs a tool body: exmy::error and CLI11 errors become one line on stderr and exit code 2.
+/// Runs a tool body: exmy::error and CLI11 errors become one line on stderr and exit code 2;
+/// SIGINT/SIGTERM/SIGHUP remove the temporary files of outputs being written.
 template <class F>
 int run_tool(const char* tool, CLI::App& app, int argc, char** argv, F&& body) {
+  exmy::remove_temp_files_on_signal();  // an interrupted run leaves no temporary output file
   try {
     try {
       app.parse(argc, argv);

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "exmy/cli/cli_common.hpp"
+#include "exmy/cli/compute_quant_error_args.hpp"
 #include "exmy/distributions/distribution.hpp"
 #include "exmy/formats/format_spec.hpp"
 #include "exmy/sqnr/range_optimal.hpp"
@@ -32,8 +33,7 @@ namespace {
 
 constexpr int k_schema_version = 1;
 
-const char* const k_paper_dists[] = {"uniform:lo=-1,hi=1", "normal:mu=0,sigma=1,clip=10",
-                                     "student_t:nu=8,clip=100"};
+using exmy::cli::k_paper_dists;
 
 std::string sci(double v) {  // Python's "{:.2e}"
   char b[64];
@@ -146,70 +146,20 @@ int main(int argc, char** argv) {
   CLI::App app{
       "compute_quant_error: expected quantization MSE / SQNR of number formats under "
       "distributions (analytic engine)"};
-  std::vector<std::string> dists;
-  std::string formats = "paper", range = "reference", output = "table", file = "-", sweep,
-              round_mode = "rne";
-  int bits = 8, threads = 0;
-  double maxval = 0;
-  app.add_option("--dist", dists,
-                 "distribution spec, repeatable (e.g. normal:mu=0,sigma=1,clip=10, "
-                 "student_t:nu=3, uniform:lo=-1,hi=1, laplace:b=1,clip=20, …,trunc=4)");
-  app.add_option("--formats", formats, "format list: paper (default), all, or names");
-  app.add_option("--bits", bits, "with --formats all: every split of this many bits");
-  app.add_option("--range", range, "reference | optimal | fixed");
-  app.add_option("--maxval", maxval, "the maxval for --range fixed");
-  app.add_option("--rounding", round_mode, "rne | rna | rtz | stochastic");
-  app.add_option("--output", output, "table | csv | json");
-  app.add_option("-o", file, "output file (written atomically; default stdout)");
-  app.add_option("--threads", threads, "threads over (distribution, format) cells");
-  app.add_option("--sweep-maxval", sweep, "LO:HI:COUNT — MSE at COUNT log-spaced maxvals");
-  std::string method_name = "analytic", device_name = "cpu";
-  double n_samples = 1e7;
-  std::uint64_t seed = 0;
-  app.add_option("--method", method_name,
-                 "analytic | mc | both: Monte-Carlo estimate at the same maxval, with its 95% CI "
-                 "and z against the analytic MSE (records keep the analytic columns)");
-  app.add_option("--samples", n_samples, "Monte-Carlo samples per cell (default 1e7)");
-  app.add_option("--seed", seed, "Monte-Carlo seed (sample i is a function of seed and i)");
-  app.add_option("--device", device_name, "Monte-Carlo device: cpu | cuda");
+  exmy::cli::cqe_args args;
+  exmy::cli::declare_options(app, args);
   return exmy::cli::run_tool("compute_quant_error", app, argc, argv, [&]() {
-    if (output != "table" && output != "csv" && output != "json")
-      throw exmy::error("--output '" + output + "': expected table, csv or json");
-    if (bits < 3 || bits > 16) throw exmy::error("--bits " + std::to_string(bits) + " outside 3…16");
-    if (threads < 0) throw exmy::error("--threads " + std::to_string(threads) + ": expected N ≥ 0");
-    const exmy::range_method method = exmy::parse_range_method(range);
-    const exmy::rounding mode = exmy::parse_rounding(round_mode);
-    if (method_name != "analytic" && method_name != "mc" && method_name != "both")
-      throw exmy::error("--method '" + method_name + "': expected analytic, mc or both");
-    const bool want_mc = method_name != "analytic";
-    const exmy::mc_device device = exmy::parse_mc_device(device_name);
-    if (!(n_samples >= 1 && n_samples <= 1e15 && n_samples == std::floor(n_samples)))
-      throw exmy::error("--samples " + num(n_samples) + ": expected an integer in 1…1e15");
-    if (method == exmy::range_method::fixed && !(maxval > 0 && std::isfinite(maxval)))
-      throw exmy::error("--range fixed needs --maxval > 0 (got " + num(maxval) + ")");
-    if (method != exmy::range_method::fixed && app.count("--maxval"))
-      throw exmy::error("--maxval is only used with --range fixed");
-    if (method == exmy::range_method::reference && mode != exmy::rounding::rne)
-      throw exmy::error("--range reference reproduces the paper's RNE quantizers; use --rounding rne");
-    if (dists.empty()) dists.assign(std::begin(k_paper_dists), std::end(k_paper_dists));
-    std::vector<exmy::distribution> laws;
-    for (const auto& s : dists) laws.push_back(exmy::parse_distribution(s));
-    const std::vector<exmy::format_spec> fs = exmy::parse_format_list(formats, bits);
-
-    // Sweep: MSE vs maxval curves, one record per (distribution, format, maxval).
-    std::vector<double> sweep_points;
-    if (!sweep.empty()) {
-      double lo = 0, hi = 0;
-      long count = 0;
-      char c1 = 0, c2 = 0;
-      std::istringstream is(sweep);
-      if (!(is >> lo >> c1 >> hi >> c2 >> count) || c1 != ':' || c2 != ':' || !is.eof() ||
-          !(lo > 0) || !(hi > lo) || !std::isfinite(hi) || count < 2 || count > 1000000)
-        throw exmy::error("--sweep-maxval '" + sweep +
-                          "': expected LO:HI:COUNT with 0 < LO < HI and 2 ≤ COUNT ≤ 1e6");
-      for (long i = 0; i < count; ++i)
-        sweep_points.push_back(lo * std::pow(hi / lo, double(i) / double(count - 1)));
-    }
+    // Every option parsed and every size checked before any work (compute_quant_error_args.hpp).
+    const exmy::cli::cqe_plan plan = exmy::cli::check_options(args, app);
+    const std::vector<exmy::distribution>& laws = plan.laws;
+    const std::vector<exmy::format_spec>& fs = plan.formats;
+    const std::vector<double>& sweep_points = plan.sweep_points;
+    const exmy::range_method method = plan.method;
+    const exmy::rounding mode = plan.mode;
+    const bool want_mc = plan.want_mc;
+    const std::string& output = args.output;
+    const int threads = args.threads;
+    const double maxval = args.maxval;
 
     // Cells and samples run side by side on --threads threads (0: every core).
     const int team =
@@ -282,11 +232,11 @@ int main(int argc, char** argv) {
       } restore_handler{old_handler};
       for (std::size_t i = 0; i < recs.size(); ++i) {
         exmy::mc_options o;
-        o.samples = static_cast<std::uint64_t>(n_samples);
-        o.seed = seed;
+        o.samples = plan.samples;
+        o.seed = args.seed;
         o.mode = mode;
         o.threads = threads;
-        o.device = device;
+        o.device = plan.device;
         o.progress = [&](std::uint64_t done, std::uint64_t total) {
           if (g_interrupted) return false;
           const auto now = std::chrono::steady_clock::now();
@@ -342,7 +292,7 @@ int main(int argc, char** argv) {
         const exmy::format_spec f = exmy::parse_format(r.format);
         const auto& m = r.moments;
         const mc_cell& mcc = mc[static_cast<std::size_t>(&r - recs.data())];
-        if (method_name == "mc") {  // the Monte-Carlo estimate in place of the closed form
+        if (args.method == "mc") {  // the Monte-Carlo estimate in place of the closed form
           os << label_of(f) << " Quantization: Monte-Carlo " << mc_text(mcc) << "  SQNR  "
              << sci(mcc.r.paper_db()) << "   | sqnr_db " << std::fixed << std::setprecision(3)
              << mcc.r.sqnr_db() << std::defaultfloat << "  maxval " << num(r.maxval, 7) << " ("
@@ -361,7 +311,7 @@ int main(int argc, char** argv) {
              << " samples, seed " << mcc.r.seed << ")\n";
       }
     }
-    exmy::cli::write_atomic(file, os.str());
+    exmy::cli::write_atomic(args.file, os.str());
     return 0;
   });
 }

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "exmy/cli/cli_common.hpp"
+#include "exmy/cli/exmy_formats_args.hpp"
 #include "exmy/formats/format_spec.hpp"
 
 namespace {
@@ -24,16 +25,13 @@ struct row {
 
 int main(int argc, char** argv) {
   CLI::App app{"exmy-formats: the number formats exmy knows, with their native limits"};
-  std::string list, output = "table", file = "-";
-  app.add_option("--formats", list, "comma-separated format names (default: every preset)");
-  app.add_option("--output", output, "table | json | csv")
-      ->check(CLI::IsMember({"table", "json", "csv"}));
-  app.add_option("-o", file, "output file (written atomically; default stdout)");
+  exmy::cli::formats_args args;
+  exmy::cli::declare_options(app, args);
   return exmy::cli::run_tool("exmy-formats", app, argc, argv, [&]() {
-    std::vector<exmy::format_spec> fs =
-        list.empty() ? exmy::presets() : exmy::parse_format_list(list);
+    const std::vector<exmy::format_spec> fs = exmy::cli::check_options(args);
+    const std::string& output = args.output;
     std::vector<row> rows;
-    for (auto& f : fs) rows.push_back({f, exmy::limits(f)});
+    for (const auto& f : fs) rows.push_back({f, exmy::limits(f)});
     std::ostringstream os;
     auto enc = [](const exmy::format_spec& f) {
       return f.is_float() ? std::string(exmy::to_string(f.enc))
@@ -84,7 +82,7 @@ int main(int argc, char** argv) {
            << std::setw(16) << num(r.L.min_subnormal) << std::setw(8) << r.L.finite_values
            << std::setw(14) << num(r.L.epsilon) << "\n";
     }
-    exmy::cli::write_atomic(file, os.str());
+    exmy::cli::write_atomic(args.file, os.str());
     return 0;
   });
 }

@@ -27,6 +27,7 @@
 #endif
 
 #include "cli_common.hpp"
+#include "exmy_ptq_args.hpp"
 #include "exmy/ptq/codes.hpp"
 #include "exmy/ptq/format_choice.hpp"
 #include "exmy/ptq/tensor_io.hpp"
@@ -248,100 +249,23 @@ bool ends_with(const std::string& s, const std::string& e) {
 int main(int argc, char** argv) {
   CLI::App app{"exmy-ptq: range estimation, per-format SQNR and format choice on the tensors of a "
                "model file (.npy, .npz, safetensors, ONNX)"};
-  std::string model, formats = "all", gran = "tensor", estimator = "current_minmax",
-                     device = "cpu", output, file = "-", write_path, export_path, round_mode = "rne",
-                     scale = "exact", kl_grouping = "format_cells", include, write_format;
-  int bits = 8, threads = 0, kl_bins = 2048, kl_start = 128;
-  double momentum = 0.9, percentile = 99.99;
-  bool vote = false, asymmetric = false, reduce = false, no_fit = false;
-  std::string predict = "best";
-  app.add_option("MODEL", model, "tensor file: .npy, .npz, .safetensors or .onnx")->required();
-  app.add_option("--formats", formats,
-                 "candidates: comma-separated names, 'all' (every split + int) or 'paper'");
-  app.add_option("--bits", bits, "bit width of 'all' / 'paper' (default 8)");
-  app.add_option("--granularity", gran,
-                 "tensor | channel[:AXIS] | block:K[:AXIS][:floor|ceil|nearest] | "
-                 "group:G[:AXIS][:sym|asym]");
-  app.add_option("--estimator", estimator,
-                 "current_minmax | allminmax | running_minmax | mse | kl | percentile | analytic");
-  app.add_option("--momentum", momentum, "running_minmax momentum (0.9)");
-  app.add_option("--percentile", percentile, "percentile estimator: p in (0, 100] (99.99)");
-  app.add_flag("--mantissa-vote", vote, "mse: also report the paper's per-channel mantissa vote");
-  app.add_option("--kl-bins", kl_bins, "kl: histogram bins (2048)");
-  app.add_option("--kl-start-bin", kl_start, "kl: first candidate bin (128)");
-  app.add_option("--kl-grouping", kl_grouping, "kl: format_cells | uniform_levels");
-  app.add_flag("--asymmetric", asymmetric, "integer formats with a zero point (uintNa)");
-  app.add_flag("--reduce-range", reduce, "integer formats lose one bit (7-bit INT8)");
-  app.add_option("--rounding", round_mode, "rne | rna | rtz | sr");
-  app.add_option("--scale", scale, "exact | hardware");
-  app.add_option("--device", device, "cpu | cuda | cuda:N (measurement pass)");
-  app.add_option("--output", output, "table | json | csv (default: from -o's extension, else table)");
-  app.add_option("-o", file, "output file ('-': stdout)");
-  app.add_option("--include", include, "only tensors whose name matches this regular expression");
-  app.add_option("--write", write_path, "write fake-quantized tensors (.safetensors or .npy)");
-  app.add_option("--write-format", write_format, "quantize --write/--export with this candidate "
-                                                 "instead of each tensor's best");
-  app.add_option("--export", export_path, "write real codes + scales (.safetensors)");
-  app.add_flag("--no-fit", no_fit, "skip the normal / Student-t fits and predictions");
-  app.add_option("--predict-optimal", predict,
-                 "none | best | all: candidates that get the fitted law's optimal-range SQNR");
-  app.add_option("--threads", threads, "CPU threads (0: OpenMP default)");
+  exmy::cli::ptq_args args;
+  exmy::cli::declare_options(app, args);
 
   return exmy::cli::run_tool("exmy-ptq", app, argc, argv, [&]() -> int {
-    if (output.empty()) output = ends_with(file, ".json") ? "json" : ends_with(file, ".csv") ? "csv" : "table";
-    if (output != "table" && output != "csv" && output != "json")
-      throw exmy::error("--output '" + output + "': expected table, csv or json");
-    exmy::ptq_options o;
-    o.formats = exmy::parse_format_list(formats, bits);
-    o.gran = exmy::parse_granularity(gran);
-    o.est.kind = exmy::parse_estimator(estimator);
-    o.est.momentum = momentum;
-    o.est.percentile = percentile;
-    o.est.mantissa_vote = vote;
-    o.est.kl_bins = kl_bins;
-    o.est.kl_start_bin = kl_start;
-    if (kl_grouping == "format_cells") o.est.kl_mode = exmy::kl_grouping::format_cells;
-    else if (kl_grouping == "uniform_levels") o.est.kl_mode = exmy::kl_grouping::uniform_levels;
-    else throw exmy::error("--kl-grouping '" + kl_grouping + "': expected format_cells or uniform_levels");
-    if (!(percentile > 0 && percentile <= 100)) throw exmy::error("--percentile must lie in (0, 100]");
-    if (!(momentum >= 0 && momentum <= 1)) throw exmy::error("--momentum must lie in [0, 1]");
-    if (kl_bins < 2 || kl_start < 1) throw exmy::error("--kl-bins must be ≥ 2 and --kl-start-bin ≥ 1");
-    if (vote && o.est.kind != exmy::estimator_kind::mse)
-      throw exmy::error("--mantissa-vote applies to the mse estimator only");
-    o.symmetric = !asymmetric;
-    o.reduce_range = reduce;
-    o.mode = exmy::parse_rounding(round_mode);
-    o.est.mode = o.mode;
-    o.scale = exmy::parse_scale_mode(scale);
-    o.device = exmy::parse_device(device);
-    o.analysis = !no_fit;
-    o.predict_optimal = exmy::parse_optimal_prediction(predict);
-    if (threads < 0) throw exmy::error("--threads must be ≥ 0");
+    // Every option parsed and checked before the model is opened (exmy_ptq_args.hpp).
+    const exmy::cli::ptq_plan plan = exmy::cli::check_options(args);
+    const exmy::ptq_options& o = plan.opt;
+    const std::string &model = args.model, &include = args.include, &output = plan.output,
+                      &write_path = args.write_path, &export_path = args.export_path,
+                      &file = args.file;
+    const std::regex& filter = plan.filter;
+    const std::vector<exmy::format_spec>& eff = plan.effective;
+    const int write_k = plan.write_k;
 #if defined(_OPENMP)
-    if (threads > 0) omp_set_num_threads(threads);
+    if (args.threads > 0) omp_set_num_threads(args.threads);
 #endif
-    exmy::validate(o);
     exmy::require_device(o.device);
-    const std::vector<exmy::format_spec> eff = exmy::effective_formats(o);
-    int write_k = -1;
-    if (!write_format.empty()) {
-      const exmy::format_spec wf = exmy::parse_format(write_format);
-      for (std::size_t k = 0; k < o.formats.size(); ++k)
-        if (o.formats[k].name == wf.name || eff[k].name == wf.name) write_k = static_cast<int>(k);
-      if (write_k < 0) throw exmy::error("--write-format '" + write_format + "' is not a candidate");
-    }
-    if (!write_path.empty() && !ends_with(write_path, ".safetensors") && !ends_with(write_path, ".npy"))
-      throw exmy::error("--write '" + write_path + "': expected a .safetensors or .npy file name");
-    if (!export_path.empty() && !ends_with(export_path, ".safetensors"))
-      throw exmy::error("--export '" + export_path + "': expected a .safetensors file name");
-    std::regex filter;
-    if (!include.empty()) {
-      try {
-        filter = std::regex(include);
-      } catch (const std::regex_error& e) {
-        throw exmy::error("--include '" + include + "': " + e.what());
-      }
-    }
 
     const exmy::tensor_file_kind kind = exmy::detect_tensor_file(model);
     std::vector<std::pair<std::string, std::string>> skipped;
@@ -390,19 +314,19 @@ int main(int argc, char** argv) {
     nlohmann::json settings{{"formats", nlohmann::json::array()},
                             {"granularity", exmy::to_string(o.gran)},
                             {"estimator", exmy::to_string(o.est.kind)},
-                            {"momentum", momentum},
-                            {"percentile", percentile},
-                            {"mantissa_vote", vote},
-                            {"kl_bins", kl_bins},
-                            {"kl_start_bin", kl_start},
-                            {"kl_grouping", kl_grouping},
-                            {"symmetric", !asymmetric},
-                            {"reduce_range", reduce},
+                            {"momentum", args.momentum},
+                            {"percentile", args.percentile},
+                            {"mantissa_vote", args.vote},
+                            {"kl_bins", args.kl_bins},
+                            {"kl_start_bin", args.kl_start},
+                            {"kl_grouping", args.kl_grouping},
+                            {"symmetric", !args.asymmetric},
+                            {"reduce_range", args.reduce},
                             {"rounding", exmy::to_string(o.mode)},
                             {"scale_mode", exmy::to_string(o.scale)},
                             {"device", exmy::to_string(o.device)},
-                            {"fit", !no_fit},
-                            {"predict_optimal", predict},
+                            {"fit", !args.no_fit},
+                            {"predict_optimal", args.predict},
                             {"fit_points", o.fit_points},
                             {"chunk", o.chunk}};
     for (const auto& f : eff) settings["formats"].push_back(f.name);

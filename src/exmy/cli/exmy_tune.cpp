@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "exmy/cli/cli_common.hpp"
+#include "exmy/cli/exmy_tune_args.hpp"
 #include "exmy/ptq/measure.hpp"
 #include "exmy/ptq/tuning.hpp"
 
@@ -56,95 +57,46 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int main(int argc, char** argv) {
   CLI::App app{"exmy-tune: end-to-end PTQ of the example network with accuracy-driven tuning"};
-  std::string model = "results/models/fashion_cnn.safetensors", data = exmy::fashion_mnist_dir;
-  std::string formats = "e4m3", strategy = "sensitivity", measure = "output", widen, device = "cpu";
-  std::string bn = "fold", acts = "static", act_est = "allminmax", weight_est = "current_minmax";
-  std::string op_types = "conv2d,linear,add,pool,logits", rounding = "rne", scale = "exact";
-  std::string output = "-";
-  double tolerable_loss = 0.01, timeout = 600;
-  int max_trials = 50, threads = 0;
-  std::int64_t calib = 300, eval_images = 10000;
-  bool evaluate_only = false, independent = false, keep_first = false, keep_last = false;
-  bool per_tensor = false, symmetric_int_acts = false;
-  app.add_option("--model", model, "safetensors file with the weights and the graph")->capture_default_str();
-  app.add_option("--data", data, "Fashion-MNIST IDX directory")->capture_default_str();
-  app.add_option("--formats", formats, "comma-separated formats, one base config each")->capture_default_str();
-  app.add_option("--tolerable-loss", tolerable_loss, "relative accuracy loss allowed")->capture_default_str();
-  app.add_option("--strategy", strategy, "order | inc-fp8 | sensitivity")->capture_default_str();
-  app.add_option("--measure", measure, "sensitivity: output | tensor | analytic")->capture_default_str();
-  app.add_option("--widen", widen, "sensitivity: widen sensitive units to this format instead of fp32");
-  app.add_option("--max-trials", max_trials, "evaluations at most")->capture_default_str();
-  app.add_option("--timeout", timeout, "seconds (0: none)")->capture_default_str();
-  app.add_option("--device", device, "cpu | cuda[:N]")->capture_default_str();
-  app.add_option("--calib", calib, "calibration images (the first N training images)")->capture_default_str();
-  app.add_option("--eval-images", eval_images, "evaluation images (the first N test images)")->capture_default_str();
-  app.add_option("--bn", bn, "BatchNorm: fold | keep | reestimate")->capture_default_str();
-  app.add_option("--acts", acts, "activation ranges: static | dynamic")->capture_default_str();
-  app.add_option("--act-estimator", act_est, "static activation range estimator")->capture_default_str();
-  app.add_option("--weight-estimator", weight_est, "weight range estimator (per channel)")->capture_default_str();
-  app.add_option("--op-types", op_types, "allow-list of op types")->capture_default_str();
-  app.add_flag("--keep-first-conv", keep_first, "keep the first conv in fp32");
-  app.add_flag("--keep-last-linear", keep_last, "keep the last linear in fp32");
-  app.add_flag("--per-tensor-weights", per_tensor, "one weight scale per tensor (default: per channel)");
-  app.add_flag("--symmetric-int-acts", symmetric_int_acts, "integer activations symmetric (no zero point)");
-  app.add_option("--rounding", rounding, "rne | rna | rtz")->capture_default_str();
-  app.add_option("--scale", scale, "exact | hardware")->capture_default_str();
-  app.add_flag("--evaluate", evaluate_only, "evaluate each format as one config; no tuning");
-  app.add_flag("--independent", independent, "tune each format on its own (one run per format)");
-  app.add_option("--threads", threads, "CPU threads (0: OpenMP default)");
-  app.add_option("-o,--output", output, "JSON output file ('-': stdout)")->capture_default_str();
+  exmy::cli::tune_args args;
+  exmy::cli::declare_options(app, args);
 
   return exmy::cli::run_tool("exmy-tune", app, argc, argv, [&]() {
     using namespace exmy;
-    const device_spec dev = parse_device(device);
+    // Every option parsed and checked before the model and data are read (exmy_tune_args.hpp).
+    const cli::tune_plan plan = cli::check_options(args);
+    const device_spec& dev = plan.dev;
     if (dev.kind == device_kind::cuda) {
       require_device(dev);
-      throw error("--device " + device + ": the network's forward pass runs on the CPU only in this "
-                  "version (see README, Accuracy-driven tuning)");
+      throw error("--device " + args.device + ": the network's forward pass runs on the CPU only in "
+                  "this version (see README, Accuracy-driven tuning)");
     }
-    if (threads < 0) throw error("--threads must be ≥ 0");
-    if (threads > 0) omp_set_num_threads(threads);
-    if (calib < 1 || eval_images < 1) throw error("--calib and --eval-images must be ≥ 1");
+    if (args.threads > 0) omp_set_num_threads(args.threads);
     const auto t_start = std::chrono::steady_clock::now();
-
-    quant_config proto;
-    proto.op_types.clear();
-    for (std::size_t a = 0; a <= op_types.size();) {
-      const std::size_t b = std::min(op_types.find(',', a), op_types.size());
-      if (b > a) proto.op_types.push_back(parse_unit_type(op_types.substr(a, b - a)));
-      a = b + 1;
-    }
-    proto.keep_first_conv = keep_first;
-    proto.keep_last_linear = keep_last;
-    proto.weight_per_channel = !per_tensor;
-    proto.weight_est.kind = parse_estimator(weight_est);
-    proto.act_est.kind = parse_estimator(act_est);
-    proto.acts = parse_act_mode(acts);
-    proto.act_int_affine = !symmetric_int_acts;
-    proto.mode = parse_rounding(rounding);
-    proto.scale = parse_scale_mode(scale);
-    std::vector<quant_config> set;
-    for (const format_spec& f : parse_format_list(formats)) {
-      quant_config c = proto;
-      c.name = f.name;
-      c.weight_format = c.act_format = f;
-      set.push_back(c);
-    }
-    tuning_options topt;
-    topt.strategy = parse_tuning_strategy(strategy);
-    topt.measure = parse_sensitivity_measure(measure);
-    if (!widen.empty()) topt.widen = parse_format(widen);
+    const std::vector<quant_config>& set = plan.set;
+    const tuning_options& topt = plan.topt;
+    const std::string &model = args.model, &data = args.data, &bn = args.bn,
+                      &strategy = args.strategy, &measure = args.measure, &widen = args.widen,
+                      &output = args.output;
+    const double tolerable_loss = args.tolerable_loss, timeout = args.timeout;
+    const int max_trials = args.max_trials;
 
     // 1. Model, data, the float32 baseline.
     const network net = load_network(model);
-    const image_set train = load_fashion_mnist("train", data, calib);
-    const image_set test = load_fashion_mnist("test", data, eval_images);
+    const image_set train = load_fashion_mnist("train", data, args.calib);
+    const image_set test = load_fashion_mnist("test", data, args.eval_images);
+    // forward() reads product(input_shape) floats per image: a model for other images must not
+    // read past the end of these (issue 8: found by reading the code next to the fuzz target).
+    std::int64_t per_image = 1;
+    for (std::int64_t d : net.input_shape) per_image *= d;
+    if (per_image != train.image_size())
+      throw error("--model '" + model + "' takes inputs of " + std::to_string(per_image) +
+                  " values, the Fashion-MNIST images have " + std::to_string(train.image_size()));
     auto t0 = std::chrono::steady_clock::now();
     const double baseline = accuracy(predict(net, test), test.labels);
     const double fp32_seconds = seconds_since(t0);
     // 2. prepare + calibrate (INC), once for every trial.
     t0 = std::chrono::steady_clock::now();
-    prepared_model pm = prepare(net, parse_bn_mode(bn));
+    prepared_model pm = prepare(net, plan.bn);
     calibrate(pm, train);
     const double calib_seconds = seconds_since(t0);
 
@@ -167,7 +119,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fp32 accuracy %.4f on %lld test images (%.1f images/s)\n", baseline,
                  (long long)test.count, double(test.count) / fp32_seconds);
 
-    if (evaluate_only) {
+    if (args.evaluate_only) {
       // One evaluation per format: accuracy, per-unit SQNRs and the images/s of the fake-quant pass.
       nlohmann::json rows = nlohmann::json::array();
       for (const quant_config& c : set) {
@@ -198,7 +150,7 @@ int main(int argc, char** argv) {
     } else {
       // Tuning: one run over the whole set, or one per format (--independent).
       std::vector<std::vector<quant_config>> runs;
-      if (independent)
+      if (args.independent)
         for (const quant_config& c : set) runs.push_back({c});
       else
         runs.push_back(set);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <variant>
 
+#include "exmy/distributions/number_text.hpp"
 #include "exmy/quantize/params.hpp"
 #include "exmy/random/numpy_legacy.hpp"
 #include "exmy/sqnr/range_optimal.hpp"
@@ -36,6 +37,24 @@ law_view view_of(const distribution& d) {
   if (d.mass_hi() > 0) v.masses.push_back({d.hi(), d.mass_hi()});
   v.terms = [d](double a, double b, double u) { return integrate(d, a, b, u); };
   v.second_moment = second_moment(d);
+  // Issue 8: a law whose root mean square lies outside 1e-100…1e100 makes E[X²] or the cell
+  // integrals (cubes of x − u for a uniform law) overflow or underflow double precision (an SQNR
+  // of inf or NaN where it is finite): refused.
+  if (!(v.second_moment >= 1e-200 && v.second_moment <= 1e200))
+    throw error("distribution '" + v.name + "': root mean square " +
+                detail::number_text(std::sqrt(v.second_moment)) +
+                " outside 1e-100…1e100; rescale it (a scaled grid's SQNR does not depend on the "
+                "scale)");
+  // Issue 8 (fuzz_distribution: normal:mu=1,sigma=1.5e-323 gave an infinite MSE): a location more
+  // than 1e100 scales from 0 makes the law a point mass in double precision, and the cell integrals
+  // in scale units overflow ((u − mu)/sigma squared). Refused, like the root mean square above.
+  double loc = 0, scale = 1;
+  if (const auto* n = std::get_if<normal_law>(&d.law())) loc = n->mu, scale = n->sigma;
+  if (const auto* t = std::get_if<student_t_law>(&d.law())) loc = t->mu(), scale = t->scale();
+  if (const auto* l = std::get_if<laplace_law>(&d.law())) loc = l->mu, scale = l->b;
+  if (std::fabs(loc) > 1e100 * scale)
+    throw error("distribution '" + v.name + "': the location is more than 1e100 times the scale " +
+                "(a point mass in double precision); use a wider law");
   v.mean = mean(d);
   // Where the range search starts: the larger end of a bounded support, else the RMS value.
   if (std::isfinite(d.lo()) && std::isfinite(d.hi()))
