@@ -3,6 +3,9 @@
 // end]}, "__metadata__": {string: string}}, then the byte buffer; offsets are relative to the
 // buffer, little-endian data, no holes). Reader (memory-mapped, one tensor at a time) and the
 // streaming atomic writer of tensor_io.hpp.
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdint>
@@ -202,10 +205,16 @@ safetensors_writer::safetensors_writer(const std::string& path) : impl_(std::mak
   impl_->path = path;
   // Staged next to the output (same file system, not a RAM-backed /tmp) and unlinked at once, so
   // it disappears with the process whatever happens.
+  // Signals are held back between creating and unlinking it, so an interrupted run cannot leave
+  // it behind (issue 8, atomic outputs).
   const std::string staged = temp_name_for(path) + ".staged";
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   impl_->staged = std::fopen(staged.c_str(), "w+b");
+  if (impl_->staged) std::remove(staged.c_str());
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (!impl_->staged) throw error("file '" + path + "': cannot create a staging file next to it");
-  std::remove(staged.c_str());
 }
 
 safetensors_writer::~safetensors_writer() {

@@ -121,8 +121,14 @@ bool finite_fourth_moment(const distribution& d, std::string* reason) {
   return finite;
 }
 
+// Upper bound on the samples (dot products: elements) of one run.
+constexpr std::uint64_t k_max_mc_samples = std::uint64_t{1} << 53;
+
 mc_result monte_carlo_mse(const distribution& d, const quant_params& p, const mc_options& o) {
   if (o.samples == 0) throw error("Monte-Carlo: need at least one sample");
+  // Issue 8: counts stay exact in double (the means divide by n) and chunk arithmetic cannot wrap.
+  if (o.samples > k_max_mc_samples)
+    throw error("Monte-Carlo: " + std::to_string(o.samples) + " samples: at most 2^53");
   mc_args a;
   a.sp = make_sampler_params(d);
   a.p = p;
@@ -167,6 +173,10 @@ mc_result monte_carlo_mse(const distribution& d, const quant_params& p, const mc
   r.clip_se = se_of(s.ee_clip, s.e4_clip);
   r.inner_mse = (s.ee - s.ee_clip) / n;
   r.inner_se = se_of(s.ee - s.ee_clip, s.e4 - s.e4_clip);
+  // Samples are finite, so a NaN sum means a non-saturating fn/fnuz format overflowed to NaN: an
+  // error of unbounded size, +inf as in the closed form (issue 8: the MSE used to be NaN).
+  if (std::isnan(r.mse)) r.mse = INFINITY;
+  if (std::isnan(r.clip_mse)) r.clip_mse = INFINITY;
   // Batch means: the chunks, weighted by their sample counts.
   r.batches = chunks.size();
   r.batch_se = k_nan;
@@ -213,6 +223,10 @@ mc_dot_result monte_carlo_dot(const distribution& dx, const quant_params& px,
   if (length < 1 || length > 65536)
     throw error("Monte-Carlo dot product: length " + std::to_string(length) + " outside 1…65536");
   if (o.samples == 0) throw error("Monte-Carlo dot product: need at least one trial");
+  // Element k of trial t has the sample index t·K + k: it must not wrap (nor the counts in double).
+  if (o.samples > k_max_mc_samples / length)
+    throw error("Monte-Carlo dot product: " + std::to_string(o.samples) + " trials of length " +
+                std::to_string(length) + ": at most 2^53 elements");
   if (o.device != mc_device::cpu)
     throw error("Monte-Carlo dot product: only --device cpu is implemented");
   mc_dot_args a;
