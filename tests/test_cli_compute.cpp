@@ -22,6 +22,7 @@
 #include "exmy/formats/format_spec.hpp"
 #include "exmy/quantize/params.hpp"
 #include "exmy/sqnr/analytic.hpp"
+#include "exmy/sqnr/mx.hpp"
 #include "exmy/sqnr/report.hpp"
 
 using namespace exmy;
@@ -258,5 +259,62 @@ TEST_CASE("bad input: one line on stderr naming the token, exit code 2, no outpu
     CHECK(r.err.find(b.token) != std::string::npos);
     CHECK(!exists(path));
     CHECK(!exists(path + ".tmp-exmy"));
+  }
+}
+
+TEST_CASE("--block K[:rule]: block-scaled (MX) records equal the library's closed form and Monte-Carlo") {
+  // The closed form of sqnr/mx.hpp, computed here in-process: the CLI must print the same bits
+  // (JSON doubles round-trip), with the block fields and no maxval or dot-product model.
+  const result r = run("--block 32:ceil --formats e4m3fn,int8n --dist normal:mu=0,sigma=1 "
+                       "--dist laplace:b=1 --method both --samples 1e6 --seed 3 --output json");
+  REQUIRE(r.rc == 0);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  REQUIRE(j["records"].size() == 4);
+  for (const auto& rec : j["records"]) {
+    const distribution d = parse_distribution(rec["distribution"].get<std::string>());
+    const format_spec f = parse_format(rec["element_format"].get<std::string>());
+    const mx_spec mx = parse_mx(f, "32:ceil");
+    const error_moments m = mx_analytic_moments(d, mx);
+    CAPTURE(rec.dump());
+    CHECK(rec["format"] == to_string(mx));
+    CHECK(rec["block"] == 32);
+    CHECK(rec["block_rule"] == "ceil");
+    CHECK(rec["range_method"] == "block");
+    CHECK(rec["maxval"].is_null());
+    CHECK(rec["dot_mse"].is_null());
+    CHECK(rec["mse"].get<double>() == m.mse);
+    CHECK(rec["sqnr_db"].get<double>() == m.sqnr_db());
+    CHECK(rec["mc_samples"] == 1000000);
+    CHECK(std::fabs(rec["z"].get<double>()) < 4.0);
+  }
+  // The default set: three continuous laws × the six OCP MX elements, floor rule.
+  const result def = run("--block 32 --output json");
+  REQUIRE(def.rc == 0);
+  const nlohmann::json jd = nlohmann::json::parse(def.out);
+  CHECK(jd["records"].size() == 18);
+  CHECK(jd["records"][0]["format"] == "e4m3fn/32:floor");
+  // Monte-Carlo alone works where the closed form does not (a clipped law has point masses).
+  const result mc = run("--block 16 --formats e2m1fn --dist normal:mu=0,sigma=1,clip=2 --method mc "
+                        "--samples 1e4");
+  CHECK(mc.rc == 0);
+  CHECK(mc.out.find("e2m1fn/16:floor") != std::string::npos);
+  struct bad {
+    std::string args, token;
+  };
+  for (const bad& b : std::vector<bad>{
+           {"--block 0", "'0'"},
+           {"--block 70000", "'70000'"},
+           {"--block 32:up", "'up'"},
+           {"--block 32 --range optimal", "--block"},
+           {"--block 32 --range fixed --maxval 2", "--block"},
+           {"--block 32 --sweep-maxval 1:2:3", "--block"},
+           {"--block 32 --method both --device cuda", "--device cpu"},
+           {"--block 32 --dist normal:mu=0,sigma=1,clip=10", "point masses"}}) {
+    const result e = run(b.args);
+    INFO(b.args << " → rc " << e.rc << ", stderr: " << e.err);
+    CHECK(e.rc == 2);
+    CHECK(e.out.empty());
+    CHECK(lines_of(e.err).size() == 1);
+    CHECK(e.err.find(b.token) != std::string::npos);
   }
 }

@@ -27,6 +27,7 @@
 #include "exmy/sqnr/range_optimal.hpp"
 #include "exmy/sqnr/range_reference.hpp"
 #include "exmy/sqnr/monte_carlo.hpp"
+#include "exmy/sqnr/mx.hpp"
 #include "exmy/sqnr/report.hpp"
 
 namespace {
@@ -68,8 +69,17 @@ std::string label_of(const exmy::format_spec& f) {
   return s;
 }
 
-nlohmann::json record_json(const exmy::sqnr_record& r) {
+nlohmann::json record_json(const exmy::sqnr_record& r, const exmy::mx_spec* mx = nullptr) {
   const auto& m = r.moments;
+  if (mx) {  // block-scaled: no single maxval, no dot-product model (scales shared within a block)
+    return {{"distribution", r.distribution}, {"format", r.format},
+            {"element_format", mx->element.name}, {"block", mx->block},
+            {"block_rule", exmy::to_string(mx->rule)}, {"range_method", "block"},
+            {"rounding", exmy::to_string(r.mode)}, {"maxval", nullptr},
+            {"mse", m.mse}, {"sqnr_db", m.sqnr_db()}, {"paper_db", m.paper_db()},
+            {"second_moment", m.second_moment}, {"dot_mse", nullptr}, {"dot_sqnr_db", nullptr},
+            {"clip_mse", m.clip_mse}, {"round_mse", m.round_mse}, {"subnormal_mse", m.subnormal_mse}};
+  }
   return {{"distribution", r.distribution},  {"format", r.format},
           {"range_method", exmy::to_string(r.method)},
           {"rounding", exmy::to_string(r.mode)}, {"maxval", r.maxval},
@@ -90,6 +100,7 @@ std::string csv_field(const nlohmann::json& v) {
     const std::string s = v.get<std::string>();
     return s.find(',') != std::string::npos ? "\"" + s + "\"" : s;
   }
+  if (v.is_null()) return "";
   const double d = v.get<double>();
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
   if (std::isnan(d)) return "nan";
@@ -122,7 +133,9 @@ void add_mc_json(nlohmann::json& j, const mc_cell& c) {
 // "MSE 1.78e-04  95% CI [1.776e-04, 1.779e-04]  z -0.95" (or the reason there is no interval).
 std::string mc_text(const mc_cell& c) {
   char b[160];
-  if (c.r.ci_defined)
+  if (c.r.ci_defined && std::isnan(c.z))  // no closed form to compare with (--method mc)
+    std::snprintf(b, sizeof b, "MSE %.2e  95%% CI [%.4e, %.4e]", c.r.mse, c.r.ci95_lo, c.r.ci95_hi);
+  else if (c.r.ci_defined)
     std::snprintf(b, sizeof b, "MSE %.2e  95%% CI [%.4e, %.4e]  z %+.2f", c.r.mse, c.r.ci95_lo,
                   c.r.ci95_hi, c.z);
   else
@@ -208,6 +221,22 @@ int main(int argc, char** argv) {
       o.maxval = j.maxval;
       o.sample = samples[j.d].get();
       try {
+        if (!plan.mx.empty()) {
+          exmy::sqnr_record r;
+          r.distribution = exmy::to_string(laws[j.d]);
+          r.format = exmy::to_string(plan.mx[j.f]);
+          r.mode = mode;
+          r.maxval = NAN;
+          r.dot_mse = r.dot_sqnr_db = r.dot_paper_db = NAN;
+          if (args.method != "mc") {
+            r.moments = exmy::mx_analytic_moments(laws[j.d], plan.mx[j.f], mode);
+          } else {  // Monte-Carlo only: the closed form may not exist (point masses)
+            r.moments.mse = NAN;
+            r.moments.second_moment = exmy::second_moment(laws[j.d]);
+          }
+          recs[static_cast<std::size_t>(i)] = r;
+          continue;
+        }
         recs[static_cast<std::size_t>(i)] = exmy::evaluate(laws[j.d], fs[j.f], o);
       } catch (const std::exception& e) {
         errors[static_cast<std::size_t>(i)] = e.what();
@@ -249,7 +278,9 @@ int main(int argc, char** argv) {
           }
           return true;
         };
-        mc[i].r = exmy::monte_carlo_mse(laws[jobs[i].d], exmy::make_params(fs[jobs[i].f], recs[i].maxval), o);
+        mc[i].r = plan.mx.empty()
+                      ? exmy::monte_carlo_mse(laws[jobs[i].d], exmy::make_params(fs[jobs[i].f], recs[i].maxval), o)
+                      : exmy::monte_carlo_mx(laws[jobs[i].d], plan.mx[jobs[i].f], o);
         mc[i].run = true;
         mc[i].z = exmy::z_score(mc[i].r, recs[i].moments.mse);
       }
@@ -261,7 +292,7 @@ int main(int argc, char** argv) {
       nlohmann::json j = exmy::cli::provenance(k_schema_version, argc, argv);
       j["records"] = nlohmann::json::array();
       for (std::size_t i = 0; i < recs.size(); ++i) {
-        nlohmann::json rj = record_json(recs[i]);
+        nlohmann::json rj = record_json(recs[i], plan.mx.empty() ? nullptr : &plan.mx[jobs[i].f]);
         if (mc[i].run) add_mc_json(rj, mc[i]);
         j["records"].push_back(rj);
       }
@@ -272,11 +303,12 @@ int main(int argc, char** argv) {
          << " command=" << exmy::cli::command_line(argc, argv)
          << "\n";
       std::vector<std::string> cols(std::begin(k_columns), std::end(k_columns));
+      if (!plan.mx.empty()) cols.insert(cols.begin() + 2, {"element_format", "block", "block_rule"});
       if (want_mc) cols.insert(cols.end(), std::begin(k_mc_columns), std::end(k_mc_columns));
       for (std::size_t c = 0; c < cols.size(); ++c) os << (c ? "," : "") << cols[c];
       os << "\n";
       for (std::size_t i = 0; i < recs.size(); ++i) {
-        nlohmann::json j = record_json(recs[i]);
+        nlohmann::json j = record_json(recs[i], plan.mx.empty() ? nullptr : &plan.mx[jobs[i].f]);
         if (mc[i].run) add_mc_json(j, mc[i]);
         for (std::size_t c = 0; c < cols.size(); ++c) os << (c ? "," : "") << csv_field(j[cols[c]]);
         os << "\n";
@@ -289,9 +321,23 @@ int main(int argc, char** argv) {
           current = r.distribution;
           os << std::string(80, '*') << "\n" << header_of(current) << "\n";
         }
-        const exmy::format_spec f = exmy::parse_format(r.format);
         const auto& m = r.moments;
         const mc_cell& mcc = mc[static_cast<std::size_t>(&r - recs.data())];
+        if (!plan.mx.empty()) {  // block-scaled: the format and rule, the SQNR, no maxval
+          std::string label = r.format;
+          while (label.size() < 22) label += ' ';
+          os << label;
+          if (args.method != "mc")
+            os << " expected MSE " << sci(m.mse) << "  sqnr_db " << std::fixed << std::setprecision(3)
+               << m.sqnr_db() << std::defaultfloat << "\n";
+          if (mcc.run)
+            os << (args.method != "mc" ? std::string(22, ' ') : std::string()) << " Monte-Carlo  "
+               << mc_text(mcc) << "  sqnr_db " << std::fixed << std::setprecision(3)
+               << mcc.r.sqnr_db() << std::defaultfloat << "  (" << mcc.r.samples << " samples, seed "
+               << mcc.r.seed << ")\n";
+          continue;
+        }
+        const exmy::format_spec f = exmy::parse_format(r.format);
         if (args.method == "mc") {  // the Monte-Carlo estimate in place of the closed form
           os << label_of(f) << " Quantization: Monte-Carlo " << mc_text(mcc) << "  SQNR  "
              << sci(mcc.r.paper_db()) << "   | sqnr_db " << std::fixed << std::setprecision(3)

@@ -20,6 +20,7 @@
 #include "exmy/formats/format_spec.hpp"
 #include "exmy/quantize/params.hpp"
 #include "exmy/sqnr/monte_carlo.hpp"
+#include "exmy/sqnr/mx.hpp"
 #include "exmy/sqnr/report.hpp"
 
 namespace exmy::cli {
@@ -27,6 +28,11 @@ namespace exmy::cli {
 /// The paper's three laws (reference-spec §1), used when no --dist is given.
 inline const char* const k_paper_dists[] = {"uniform:lo=-1,hi=1", "normal:mu=0,sigma=1,clip=10",
                                             "student_t:nu=8,clip=100"};
+
+/// --block without --dist: continuous laws (the MX closed form refuses point masses, so the
+/// paper's clipped laws are not the default here), and without --formats: the OCP MX elements.
+inline const char* const k_mx_dists[] = {"normal:mu=0,sigma=1", "laplace:b=1", "student_t:nu=8"};
+inline const char* const k_mx_formats = "e4m3fn,e5m2,e2m3fn,e3m2fn,e2m1fn,int8n";
 
 /// Limits on what one run may ask for (README "Errors"). A cell is one (distribution, format,
 /// maxval) evaluation; its record and output take about 1 KB, so 10^6 cells is ~1 GB.
@@ -44,7 +50,7 @@ constexpr int k_max_threads = 1024;
 struct cqe_args {
   std::vector<std::string> dists;
   std::string formats = "paper", range = "reference", output = "table", file = "-", sweep,
-              rounding = "rne", method = "analytic", device = "cpu";
+              rounding = "rne", method = "analytic", device = "cpu", block;
   int bits = 8, threads = 0;
   double maxval = 0, samples = 1e7;
   std::uint64_t seed = 0;
@@ -61,6 +67,8 @@ struct cqe_plan {
   mc_device device = mc_device::cpu;
   std::uint64_t samples = 0;
   std::vector<double> sweep_points;  ///< empty: one maxval per cell (chosen by the range method)
+  /// --block: the formats as block-scaled (MX) formats, one per entry of `formats`; empty otherwise.
+  std::vector<mx_spec> mx;
 };
 
 /// "%.10g" without locale surprises (error messages).
@@ -90,6 +98,9 @@ inline void declare_options(CLI::App& app, cqe_args& a) {
   app.add_option("--samples", a.samples, "Monte-Carlo samples per cell (default 1e7)");
   app.add_option("--seed", a.seed, "Monte-Carlo seed (sample i is a function of seed and i)");
   app.add_option("--device", a.device, "Monte-Carlo device: cpu | cuda");
+  app.add_option("--block", a.block,
+                 "K[:floor|ceil|nearest] — block-scaled (MX) formats: every K elements share a "
+                 "power-of-two scale from their maximum (OCP MX: 32:floor); replaces --range");
 }
 
 /// Parses and checks the option values (after app.parse); throws exmy::error naming the first
@@ -103,7 +114,10 @@ inline cqe_plan check_options(cqe_args& a, const CLI::App& app) {
   if (a.threads < 0 || a.threads > k_max_threads)
     throw error("--threads " + std::to_string(a.threads) + ": expected 0 ≤ N ≤ " +
                 std::to_string(k_max_threads));
-  p.method = parse_range_method(a.range);
+  const bool mx = !a.block.empty();
+  if (mx && (app.count("--range") || a.maxval_given || !a.sweep.empty()))
+    throw error("--block: the block scale replaces the range; drop --range, --maxval and --sweep-maxval");
+  p.method = mx ? range_method::fixed : parse_range_method(a.range);
   p.mode = parse_rounding(a.rounding);
   if (a.method != "analytic" && a.method != "mc" && a.method != "both")
     throw error("--method '" + a.method + "': expected analytic, mc or both");
@@ -112,18 +126,24 @@ inline cqe_plan check_options(cqe_args& a, const CLI::App& app) {
   if (!(a.samples >= 1 && a.samples <= k_max_samples_per_cell && a.samples == std::floor(a.samples)))
     throw error("--samples " + cqe_num(a.samples) + ": expected an integer in 1…1e11");
   p.samples = static_cast<std::uint64_t>(a.samples);
-  if (p.method == range_method::fixed && !(a.maxval > 0 && std::isfinite(a.maxval)))
+  if (mx && p.want_mc && p.device != mc_device::cpu)
+    throw error("--block: the Monte-Carlo engine runs block-scaled formats on the CPU (--device cpu)");
+  if (!mx && p.method == range_method::fixed && !(a.maxval > 0 && std::isfinite(a.maxval)))
     throw error("--range fixed needs --maxval > 0 (got " + cqe_num(a.maxval) + ")");
   if (p.method != range_method::fixed && a.maxval_given)
     throw error("--maxval is only used with --range fixed");
   if (p.method == range_method::reference && p.mode != rounding::rne)
     throw error("--range reference reproduces the paper's RNE quantizers; use --rounding rne");
+  if (a.dists.empty() && mx) a.dists.assign(std::begin(k_mx_dists), std::end(k_mx_dists));
   if (a.dists.empty()) a.dists.assign(std::begin(k_paper_dists), std::end(k_paper_dists));
+  if (mx && app.count("--formats") == 0) a.formats = k_mx_formats;
   for (const auto& s : a.dists) {
     p.laws.push_back(parse_distribution(s));
     (void)view_of(p.laws.back());  // what the engine accepts (its range of scales)
   }
   p.formats = parse_format_list(a.formats, a.bits);
+  if (mx)
+    for (const format_spec& f : p.formats) p.mx.push_back(parse_mx(f, a.block));
 
   // Sweep: MSE vs maxval curves, one record per (distribution, format, maxval).
   std::size_t per_pair = 1;
@@ -158,7 +178,7 @@ inline cqe_plan check_options(cqe_args& a, const CLI::App& app) {
   // A given maxval must scale every format's grid within double precision; the grid's extent
   // grows with maxval, so the ends of a sweep decide for the points between them.
   std::vector<std::pair<const char*, double>> given;
-  if (p.method == range_method::fixed && a.sweep.empty()) given.push_back({"--maxval", a.maxval});
+  if (!mx && p.method == range_method::fixed && a.sweep.empty()) given.push_back({"--maxval", a.maxval});
   if (!p.sweep_points.empty()) given = {{"--sweep-maxval", lo}, {"--sweep-maxval", hi}};
   for (const auto& [opt, m] : given)
     for (const format_spec& f : p.formats) {

@@ -75,8 +75,8 @@ inline void declare_options(CLI::App& app, tune_args& a) {
 }
 
 /// Parses and checks the option values (after app.parse); throws exmy::error naming the first
-/// problem. Reads no file. (A CUDA device is refused by the caller after require_device, which
-/// says whether one is present at all.)
+/// problem. Reads no file. (Whether a CUDA device is present is checked by the caller, with
+/// require_device.)
 inline tune_plan check_options(const tune_args& a) {
   tune_plan p;
   p.dev = parse_device(a.device);
