@@ -46,6 +46,13 @@ done
 "$CQE" --formats all --range optimal --method both --samples 1e7 --seed 1 --threads "$THREADS" \
   --output json -o $OUT/mc_vs_analytic.json
 
+# 5b. Block-scaled (MX) formats, k = 32: OCP's floor rule and ceil, closed form + Monte-Carlo
+#     (10^7 samples per cell, seed 1), three continuous laws × the six OCP MX elements.
+for rule in floor ceil; do
+  "$CQE" --block 32:$rule --method both --samples 1e7 --seed 1 --threads "$THREADS" --output json \
+    -o $OUT/mx_$rule.json
+done
+
 # 6. PTQ of the example network's weights (results/models/, issue 6): every split + int8 per tensor,
 #    min-max ranges, the fitted law's prediction beside each measurement.
 "$PTQ" results/models/fashion_cnn.safetensors --granularity tensor --predict-optimal all \
@@ -58,6 +65,7 @@ $PY analysis/fig_mse_vs_maxval.py $OUT/mse_vs_maxval.csv \
 $PY analysis/fig_sqnr_vs_nu.py $OUT/sqnr_vs_nu.json -o $FIG
 $PY analysis/fig_mc_vs_analytic.py $OUT/mc_vs_analytic.json -o $FIG
 $PY analysis/fig_ptq.py $OUT/ptq_fashion_cnn.json -o $FIG
+$PY analysis/fig_mx.py $OUT/mx_floor.json $OUT/mx_ceil.json -o $FIG
 # Silero VAD (issue 5): its model is an npm download, so results/ptq/ is not regenerated here;
 # its committed per-tensor report is drawn as it is.
 if [ -f $OUT/ptq/silero_vad_legacy.tensor.json ]; then
