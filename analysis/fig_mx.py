@@ -68,8 +68,10 @@ def build_figure(df):
         ax.set_title(rio.pretty_distribution(dist))
         if c == 0:
             ax.set_ylabel("SQNR (dB), block of " + ", ".join(str(b) for b in blocks))
-            ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    # One legend under the panels: every panel's bars reach the top of its axes.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
