@@ -11,7 +11,6 @@ deviation of the Monte-Carlo MSE from the closed form, 100·(mc_mse/mse − 1) %
 Input: compute_quant_error --method both JSON/CSV (columns mse, mc_mse, mc_ci95_lo, mc_ci95_hi,
 mc_samples, z).
 """
-import argparse
 import os
 import sys
 
@@ -72,13 +71,7 @@ def build_figure(df):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("inputs", nargs="+", help="compute_quant_error --method both results")
-    ap.add_argument("-o", "--out-dir", default="results/figures")
-    a = ap.parse_args(argv)
-    fig = build_figure(rio.load_records(a.inputs))
-    print("\n".join(rio.save_figure(fig, a.out_dir, STEM)))
-    return fig
+    return rio.records_figure_main(__doc__, build_figure, STEM, "compute_quant_error --method both results", argv)
 
 
 if __name__ == "__main__":

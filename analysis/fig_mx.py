@@ -10,7 +10,6 @@ Monte-Carlo estimate and its 95 % CI in dB, where the inputs have one (--method 
 Input: compute_quant_error --block K[:rule] JSON/CSV (columns element_format, block, block_rule,
 sqnr_db, second_moment; optional mc_mse, mc_ci95_lo, mc_ci95_hi).
 """
-import argparse
 import os
 import sys
 
@@ -76,13 +75,7 @@ def build_figure(df):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("inputs", nargs="+", help="compute_quant_error --block results")
-    ap.add_argument("-o", "--out-dir", default="results/figures")
-    a = ap.parse_args(argv)
-    fig = build_figure(rio.load_records(a.inputs))
-    print("\n".join(rio.save_figure(fig, a.out_dir, STEM)))
-    return fig
+    return rio.records_figure_main(__doc__, build_figure, STEM, "compute_quant_error --block results", argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ per range method (the paper's sample line search "reference" vs the exact optimu
 
 Input: compute_quant_error --output json records (any number of files, concatenated).
 """
-import argparse
 import os
 import sys
 
@@ -79,15 +78,7 @@ def build_figure(df):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("inputs", nargs="+", help="compute_quant_error JSON/CSV results")
-    ap.add_argument("-o", "--out-dir", default="results/figures")
-    a = ap.parse_args(argv)
-    df = rio.load_records(a.inputs)
-    fig = build_figure(df)
-    paths = rio.save_figure(fig, a.out_dir, STEM)
-    print("\n".join(paths))
-    return fig
+    return rio.records_figure_main(__doc__, build_figure, STEM, "compute_quant_error JSON/CSV results", argv)
 
 
 if __name__ == "__main__":

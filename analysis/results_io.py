@@ -13,6 +13,7 @@ papers.
 """
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -234,3 +235,15 @@ def provenance_note(results: Sequence[Results]) -> str:
     """One line naming the tools' git SHAs, for a figure's caption area."""
     shas = sorted({str(r.meta.get("git_sha", "unknown")) for r in results})
     return "exmy " + ", ".join(shas)
+
+
+def records_figure_main(doc, build_figure, stem, inputs_help, argv=None):
+    """The command line of the figure scripts that draw the records of several results files:
+    `script INPUT... [-o OUT_DIR]`; writes STEM.png and STEM.pdf and returns the figure."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("inputs", nargs="+", help=inputs_help)
+    ap.add_argument("-o", "--out-dir", default="results/figures")
+    a = ap.parse_args(argv)
+    fig = build_figure(load_records(a.inputs))
+    print("\n".join(save_figure(fig, a.out_dir, stem)))
+    return fig
