@@ -7,5 +7,9 @@ set -euo pipefail
 bin=$1; seeds=$2; work=$3; secs=$4
 mkdir -p "$work/corpus" "$work/tmp"
 export TMPDIR="$work/tmp"  # the targets' input files stay in the build directory
+# A dictionary of the grammar's tokens (fuzz/dict/<target>.dict), where the target has one.
+dict="$(dirname "$0")/dict/$(basename "$bin" | sed 's/^fuzz_//').dict"
+extra=()
+[ -f "$dict" ] && extra+=(-dict="$dict")
 exec "$bin" -max_total_time="$secs" -malloc_limit_mb=1024 -rss_limit_mb=2560 -timeout=20 \
-     -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$seeds"
+     -print_final_stats=1 -artifact_prefix="$work/" "${extra[@]}" "$work/corpus" "$seeds"

@@ -46,6 +46,9 @@ format_spec make_float(int e, int m, bool is_signed, encoding enc, bool ocp_smal
   f.enc = enc;
   // Bias: the paper's grid uses 2^(E−1) (reference-spec §6.1, FPQuantizer default); IEEE, OCP E4M3
   // (fn) and OCP FP6/FP4 use 2^(E−1) − 1; the fnuz encodings use 2^(E−1) (one larger than IEEE).
+  // E outside 1…16 cannot make a valid format (validate() says why); no shift by it then (a shift
+  // by 32 or more is undefined: issue 8, found by fuzz_format on "e33m4").
+  if (e < 1 || e > 16) return f;
   if (enc == encoding::finite && !ocp_small)
     f.native_bias = 1 << (e - 1);
   else if (enc == encoding::fnuz)
