@@ -303,6 +303,21 @@ TEST_CASE("distributions: NaN and ±inf parameters are refused; an empirical sam
   CHECK_THROWS_AS(student_t(0.99e-100, 1, truncated(4)), error);
   CHECK_THROWS_AS(parse_distribution("student_t:nu=1888888888888888888888888888888"), error);
   CHECK_THROWS_AS(parse_distribution("student_t:nu=2.51e-300,trunc=4"), error);
+  // Locations, scales and support ends within ±1e150 (fuzz_distribution: mu = 1e308 gave
+  // E[X²] = NaN; uniform(−1e303, 1e303) too, lo² + lo·hi + hi² = inf − inf); bounds beyond.
+  CHECK_NOTHROW(normal(1e150, 1e150, clipped(1e300)));
+  CHECK(second_moment(uniform(-1e150, 1e150)) == doctest::Approx(1e300 / 3).epsilon(1e-15));
+  CHECK_THROWS_AS(parse_distribution("normal:mu=1e308,sigma=1e-300,clip=1e308"), error);
+  CHECK_THROWS_AS(uniform(-1e303, 1e303), error);
+  CHECK_THROWS_AS(laplace(1.1e150), error);
+  CHECK_THROWS_AS(student_t(3, 1e151), error);
+  CHECK(!std::isnan(second_moment(student_t(0.5, 1, clipped(1e301)))));
+  // A truncated law's cdf and ccdf stay within [0, 1] (fuzz_distribution: 1 + 9e-16 here).
+  const distribution narrow = parse_distribution("student_t:nu=1.5,scale=4.9e-162,trunc=4");
+  for (double x : {-1.0, -1e-300, 0.0, 1e-300, 1.0}) {
+    CHECK(cdf(narrow, x) <= 1);
+    CHECK(ccdf(narrow, x) <= 1);
+  }
 }
 
 TEST_CASE("analytic engine: extreme law parameters and maxvals give a finite, non-negative MSE or a clear error") {
